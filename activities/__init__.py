@@ -1,0 +1,1 @@
+"""Activities: one module per task queue, each a set of @activity.defn methods."""

@@ -1,0 +1,1 @@
+"""The `stepwise` command line: a thin shell over the packages."""

@@ -1,0 +1,172 @@
+"""`stepwise`: validate definitions, print the language schema and the modules."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from core.definitions import expand_paths, names_in_folder
+from core.devserver import DevServerError, start_dev_server
+from core.plugins import load_registry
+from core.settings import Settings
+from workflows.compiler import DefinitionLookup, compile_text
+from workflows.modules.registry import Registry
+from workflows.problems import Problem
+from workflows.schema import language_schema
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _registry() -> Registry:
+    loaded = load_registry()
+    for error in loaded.errors:
+        click.echo(f"warning: {error}", err=True)
+    return loaded.registry
+
+
+def _print_json(value: Any, pretty: bool = False) -> None:
+    click.echo(json.dumps(value, indent=2 if pretty else None, separators=None if pretty else (",", ":")))
+
+
+@click.group()
+@click.version_option(package_name="stepwise-ai", prog_name="stepwise")
+def main() -> None:
+    """Stepwise: durable AI workflows defined in YAML, run on Temporal."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--definitions",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder of definitions that `call` steps may name; calls are checked against it.",
+)
+def validate(files: tuple[Path, ...], definitions: Path | None) -> None:
+    """Check definition files (a folder: its .yaml, .yml and .json files); print every problem
+    as FILE:/json/pointer: message."""
+    registry = _registry()
+    lookup: DefinitionLookup | None = None
+    if definitions is not None:
+        known = names_in_folder(definitions)
+        lookup = lambda name, version: name in known  # noqa: E731 - versions live in the registry
+    failed = False
+    for path in expand_paths(files):
+        problems = _check_file(path, registry, lookup)
+        for problem in problems:
+            click.echo(problem.render(str(path)))
+        failed |= bool(problems)
+        if not problems:
+            click.echo(f"{path}: valid", err=True)
+    sys.exit(1 if failed else 0)
+
+
+def _check_file(path: Path, registry: Registry, lookup: DefinitionLookup | None) -> list[Problem]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [Problem("/", "no such file")]
+    except UnicodeDecodeError as exc:
+        return [Problem("/", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
+    except OSError as exc:
+        return [Problem("/", f"cannot read: {exc.strerror}")]
+    return compile_text(text, path.name, registry, lookup).problems
+
+
+@main.command()
+@click.option("--pretty", is_flag=True, help="Indent the JSON.")
+def schema(pretty: bool) -> None:
+    """Print the JSON Schema (draft 2020-12) of the definition language."""
+    _print_json(language_schema(_registry()), pretty)
+
+
+@main.command()
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print every module's full input and output JSON Schemas."
+)
+def modules(as_json: bool) -> None:
+    """List the registered modules with their inputs and outputs."""
+    registry = _registry()
+    if as_json:
+        _print_json(
+            [
+                {
+                    "name": spec.name,
+                    "runs": spec.runs,
+                    "queue": spec.queue,
+                    "description": spec.description,
+                    "source": spec.source,
+                    "input_schema": spec.input_schema(),
+                    "output_schema": spec.output_schema(),
+                }
+                for spec in registry
+            ]
+        )
+        return
+    for spec in registry:
+        where = f"activity on queue '{spec.queue}'" if spec.runs == "activity" else spec.runs
+        click.echo(f"{spec.name}  ({where})  {spec.description}")
+        click.echo("  inputs:")
+        for line in _fields(spec.input_schema()):
+            click.echo(f"    {line}")
+        click.echo("  outputs:")
+        for line in _fields(spec.output_schema()):
+            click.echo(f"    {line}")
+
+
+def _fields(schema: dict[str, Any]) -> list[str]:
+    required = set(schema.get("required", []))
+    lines = []
+    for name, sub in schema.get("properties", {}).items():
+        mark = "required" if name in required else "optional"
+        lines.append(f"{name}: {_type_of(sub)} ({mark}) {sub.get('description', '')}".rstrip())
+    if schema.get("additionalProperties") is True or (
+        not lines and schema.get("additionalProperties") is not False
+    ):
+        lines.append("any named values")
+    return lines
+
+
+def _type_of(schema: dict[str, Any]) -> str:
+    if "type" in schema:
+        kind = schema["type"]
+        if kind == "array" and isinstance(schema.get("items"), dict):
+            return f"list of {_type_of(schema['items'])}"
+        return str(kind)
+    if "enum" in schema:
+        return " | ".join(json.dumps(v) for v in schema["enum"])
+    if "anyOf" in schema:
+        return " | ".join(_type_of(s) for s in schema["anyOf"])
+    if "$ref" in schema:
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
+    return "any"
+
+
+@main.command()
+def dev() -> None:
+    """Start the embedded stack on this machine and print its URLs (Ctrl-C stops it)."""
+    settings = Settings()
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server = start_dev_server(
+            settings.data_dir, settings.temporal_host, settings.temporal_port, settings.temporal_ui_port
+        )
+    except DevServerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        return
+    try:
+        click.echo(f"Temporal:    {server.address} (state in {server.db_file})")
+        click.echo(f"Temporal UI: {server.ui_url}")
+        click.echo("Press Ctrl-C to stop.", err=True)
+        server.process.wait()
+    except KeyboardInterrupt:
+        click.echo("Stopping...", err=True)
+    finally:
+        server.stop()

@@ -1,0 +1,1 @@
+"""What every Stepwise process shares: settings, plugins, storage, clients."""

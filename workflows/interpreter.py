@@ -1,0 +1,344 @@
+"""Interprets a plan: pure steps run here, everything else goes through an Executor.
+
+Deterministic (no clock, no randomness, no I/O; concurrency only through asyncio tasks and
+FIFO queues), so RunWorkflow can drive it inside a Temporal workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from workflows import plan as p
+from workflows.dsl import case_key
+from workflows.modules.registry import Registry
+from workflows.templates import TemplateError, render_value
+
+# A goto that keeps failing is stopped after this many jumps in one body.
+MAX_GOTOS = 100
+
+
+class StepError(Exception):
+    """A step failed: its id, an error type and a message for people."""
+
+    def __init__(self, step_id: str, error_type: str, message: str) -> None:
+        super().__init__(f"step '{step_id}': {message}")
+        self.step_id = step_id
+        self.error_type = error_type
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What templates see as `run`."""
+
+    id: str
+    definition_hash: str
+    started_at: str
+
+    def as_scope(self) -> dict[str, str]:
+        return {"id": self.id, "definition_hash": self.definition_hash, "started_at": self.started_at}
+
+
+class Executor(Protocol):
+    """Runs what the interpreter cannot: activities, human steps, child runs, waits."""
+
+    async def module(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def call(self, node: p.CallNode, run_input: Any) -> Any: ...
+
+    async def wait(self, node: p.WaitNode, duration: Any, until: Any) -> Any: ...
+
+
+class PureOnly:
+    """An executor for plans of pure steps: anything else is an error naming the step."""
+
+    async def module(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]:
+        raise StepError(node.id, "NotAvailable", f"module {node.module} needs a worker ({node.runs})")
+
+    async def call(self, node: p.CallNode, run_input: Any) -> Any:
+        raise StepError(node.id, "NotAvailable", f"calling {node.definition} needs a worker")
+
+    async def wait(self, node: p.WaitNode, duration: Any, until: Any) -> Any:
+        raise StepError(node.id, "NotAvailable", "waiting needs a worker")
+
+
+@dataclass
+class Frame:
+    """Step outputs and extra names visible to one body (a for_each iteration has its own)."""
+
+    steps: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, Any] = field(default_factory=dict)
+
+    def child(self, **names: Any) -> Frame:
+        return Frame(dict(self.steps), {**self.names, **names})
+
+
+@dataclass(frozen=True)
+class _Done:
+    """A node's outcome: finished (edges taken, maybe with a branch), or not (skip flows on)."""
+
+    taken: bool
+    branch: str | None = None
+
+
+class Interpreter:
+    """Runs one plan to its output."""
+
+    def __init__(
+        self, plan: p.Plan, registry: Registry, executor: Executor, run_input: Any, run: RunInfo
+    ) -> None:
+        self.plan = plan
+        self.registry = registry
+        self.executor = executor
+        self.input = run_input
+        self.run_info = run.as_scope()
+        self.state: dict[str, Any] = dict(plan.state)
+        self.graph = plan.form == "graph"
+
+    async def run(self) -> Any:
+        """Run the plan; the output is the `output` template's value, else the final state."""
+        frame = Frame()
+        await self.body(self.plan.body, frame)
+        if not self.plan.has_output:
+            return dict(self.state)
+        try:
+            return render_value(self.plan.output, self.scope(frame))
+        except TemplateError as exc:
+            raise StepError("output", "TemplateError", f"output: {exc}") from exc
+
+    def scope(self, frame: Frame) -> dict[str, Any]:
+        """The names templates see in this frame."""
+        scope: dict[str, Any] = {
+            "input": self.input,
+            "state": self.state,
+            "steps": frame.steps,
+            "run": self.run_info,
+        }
+        if self.graph:
+            scope.update({k: {"output": v} for k, v in frame.steps.items()})
+        scope.update(frame.names)
+        return scope
+
+    async def body(self, body: p.Body, frame: Frame) -> None:
+        """Run a graph of nodes; a node runs once its incoming edges are decided."""
+        outcome: dict[str, _Done] = {}
+        # node id -> (launch number, task); a report from an older launch is stale.
+        running: dict[str, tuple[int, asyncio.Task[None]]] = {}
+        reports: asyncio.Queue[tuple[str, int, str | None, Exception | None]] = asyncio.Queue()
+        forced: dict[str, StepError] = {}
+        launches = 0
+        gotos = 0
+
+        async def execute(node: p.PlanNode, launch: int, error: StepError | None) -> None:
+            try:
+                branch = await self.node(node, frame, error)
+            except Exception as exc:  # reported to the driver, which applies on_error
+                reports.put_nowait((node.id, launch, None, exc))
+            else:
+                reports.put_nowait((node.id, launch, branch, None))
+
+        def launch(node: p.PlanNode, error: StepError | None) -> None:
+            nonlocal launches
+            launches += 1
+            running[node.id] = (launches, asyncio.create_task(execute(node, launches, error)))
+
+        try:
+            while True:
+                for node in body.nodes:
+                    if node.id in outcome or node.id in running:
+                        continue
+                    if node.id in forced:
+                        launch(node, forced.pop(node.id))
+                    elif all(e.source == p.START or e.source in outcome for e in node.after):
+                        if node.after and not any(self._taken(e, outcome) for e in node.after):
+                            outcome[node.id] = _Done(False)
+                        else:
+                            launch(node, None)
+                if not running:
+                    return
+                node_id, number, branch, exc = await reports.get()
+                if running.get(node_id, (None,))[0] != number:
+                    continue  # reset by a goto after it finished
+                del running[node_id]
+                if exc is None:
+                    outcome[node_id] = _Done(True, branch)
+                    continue
+                node = next(n for n in body.nodes if n.id == node_id)
+                on_error = node.on_error if isinstance(node, p.ModuleNode) else p.OnError()
+                if not isinstance(exc, StepError) or on_error.action == "fail":
+                    raise exc
+                if on_error.action == "continue":
+                    outcome[node_id] = _Done(True)
+                    continue
+                gotos += 1
+                if gotos > MAX_GOTOS:
+                    raise StepError(
+                        node_id,
+                        "GotoLimit",
+                        f"on_error goto ran {MAX_GOTOS} times; last error: {exc.message}",
+                    )
+                target = on_error.target or ""
+                outcome[node_id] = _Done(False)
+                for reset in _descendants(body, target):
+                    outcome.pop(reset, None)
+                    stale = running.pop(reset, None)
+                    if stale is not None:
+                        stale[1].cancel()
+                forced[target] = exc
+        finally:
+            for _, task in running.values():
+                task.cancel()
+
+    @staticmethod
+    def _taken(edge: p.Incoming, outcome: Mapping[str, _Done]) -> bool:
+        if edge.source == p.START:
+            return True
+        done = outcome[edge.source]
+        return done.taken and (edge.branch is None or edge.branch == done.branch)
+
+    async def node(self, node: p.PlanNode, frame: Frame, error: StepError | None) -> str | None:
+        """Run one node; returns the branch a route chose."""
+        local = frame if error is None else Frame(frame.steps, {**frame.names, "error": _error_scope(error)})
+        if node.when is not None and not self._truthy(node.when, local, node.id, "if"):
+            return None
+        outputs: dict[str, Any]
+        if isinstance(node, p.ModuleNode):
+            outputs = await self.module(node, local)
+        elif isinstance(node, p.RouteNode):
+            return "true" if self._truthy(node.condition, local, node.id, "condition") else "false"
+        elif isinstance(node, p.BranchNode):
+            chosen = self._truthy(node.condition, local, node.id, "if")
+            await self.body(node.then if chosen else node.otherwise, local)
+            outputs = {}
+        elif isinstance(node, p.SwitchNode):
+            key = case_key(self._render(node.value, local, node.id, "switch"))
+            await self.body(node.cases.get(key, node.default), local)
+            outputs = {}
+        elif isinstance(node, p.ParallelNode):
+            await _all_or_nothing([self.body(b, local) for b in node.branches.values()])
+            outputs = {}
+        elif isinstance(node, p.ForEachNode):
+            outputs = {"results": await self.for_each(node, local)}
+        elif isinstance(node, p.LoopNode):
+            await self.loop(node, local)
+            outputs = {}
+        elif isinstance(node, p.CallNode):
+            child_input = self._render(node.input, local, node.id, "input")
+            outputs = {"output": await self.executor.call(node, child_input)}
+        else:
+            duration = self._render(node.duration, local, node.id, "duration")
+            until = self._render(node.until, local, node.id, "until")
+            outputs = {"payload": await self.executor.wait(node, duration, until)}
+        frame.steps[node.id] = outputs
+        for key, name in getattr(node, "outputs_to_state", {}).items():
+            self.state[key] = outputs.get(name)
+        return None
+
+    async def module(self, node: p.ModuleNode, frame: Frame) -> dict[str, Any]:
+        scope = self.scope(frame)
+        inputs = {
+            name: value
+            if name in node.self_rendered
+            else self._render(value, frame, node.id, f"inputs.{name}")
+            for name, value in node.inputs.items()
+        }
+        if node.runs != "workflow":
+            return await self.executor.module(node, inputs)
+        spec = self.registry.get(node.module)
+        if spec is None or spec.run is None:
+            raise StepError(node.id, "UnknownModule", f"module {node.module} is not registered here")
+        try:
+            model = spec.input_model.model_validate(inputs)
+        except ValidationError as exc:
+            raise StepError(node.id, "InvalidInput", _validation_message(node.module, exc)) from exc
+        try:
+            result = spec.run(model, scope)
+        except TemplateError as exc:
+            raise StepError(node.id, "TemplateError", str(exc)) from exc
+        except Exception as exc:  # a module's own failure: on_error decides what happens
+            raise StepError(node.id, type(exc).__name__, f"module {node.module} failed: {exc}") from exc
+        return result.model_dump(mode="json", by_alias=True)
+
+    async def for_each(self, node: p.ForEachNode, frame: Frame) -> list[Any]:
+        items = self._render(node.items, frame, node.id, "for_each")
+        if not isinstance(items, list):
+            raise StepError(node.id, "NotAList", f"for_each needs a list, got {type(items).__name__}")
+        gate = asyncio.Semaphore(node.max_concurrency or max(len(items), 1))
+        results: list[Any] = [None] * len(items)
+
+        async def iteration(index: int, item: Any) -> None:
+            async with gate:
+                child = frame.child(**{node.item_name: item, "index": index})
+                await self.body(node.body, child)
+                if node.collect is not None:
+                    results[index] = self._render(node.collect, child, node.id, "collect")
+
+        await _all_or_nothing([iteration(i, item) for i, item in enumerate(items)])
+        return results
+
+    async def loop(self, node: p.LoopNode, frame: Frame) -> None:
+        for iteration in range(1, node.max_iterations + 1):
+            frame.names["loop"] = {"iteration": iteration}
+            await self.body(node.body, frame)
+            if node.until is not None and self._truthy(node.until, frame, node.id, "until"):
+                break
+        frame.names.pop("loop", None)
+
+    def _render(self, value: Any, frame: Frame, step_id: str, what: str) -> Any:
+        try:
+            return render_value(value, self.scope(frame))
+        except TemplateError as exc:
+            raise StepError(step_id, "TemplateError", f"{what}: {exc}") from exc
+
+    def _truthy(self, value: str | bool, frame: Frame, step_id: str, what: str) -> bool:
+        return bool(self._render(value, frame, step_id, what))
+
+
+async def _all_or_nothing(coroutines: list[Any]) -> None:
+    """Run concurrently; the first failure cancels the rest and is raised."""
+    results: asyncio.Queue[Exception | None] = asyncio.Queue()
+
+    async def report(coroutine: Any) -> None:
+        try:
+            await coroutine
+        except Exception as exc:  # handed to the caller below
+            results.put_nowait(exc)
+        else:
+            results.put_nowait(None)
+
+    tasks = [asyncio.create_task(report(c)) for c in coroutines]
+    try:
+        for _ in tasks:
+            error = await results.get()
+            if error is not None:
+                raise error
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+
+
+def _descendants(body: p.Body, start: str) -> list[str]:
+    """`start` and every node downstream of it in a body."""
+    found = [start]
+    for node in body.nodes:
+        if node.id not in found and any(e.source in found for e in node.after):
+            found.append(node.id)
+    return found
+
+
+def _error_scope(error: StepError) -> dict[str, str]:
+    return {"type": error.error_type, "message": error.message, "step": error.step_id}
+
+
+def _validation_message(module: str, exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(x) for x in error["loc"]) or "inputs"
+        parts.append(f"{where}: {error['msg']}")
+    return f"inputs do not fit module {module}: " + "; ".join(parts)

@@ -1,0 +1,96 @@
+"""Declarations of the human modules (user.*): steps that pause until someone answers."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from workflows.durations import DURATION_PATTERN
+from workflows.modules.registry import ModuleInput, ModuleOutput
+
+
+class HumanInput(ModuleInput):
+    """Inputs every human step takes (see docs/human-steps.md)."""
+
+    assignees: list[str] = Field(
+        default_factory=list, description="Users or groups who may answer (default: anyone allowed)"
+    )
+    deadline: str | None = Field(
+        default=None, pattern=DURATION_PATTERN, description="How long to wait for an answer, e.g. 2d"
+    )
+    on_timeout: Literal["fail", "continue"] = Field(
+        default="fail", description="At the deadline: fail the step, or continue without an answer"
+    )
+    remind_every: str | None = Field(
+        default=None, pattern=DURATION_PATTERN, description="Remind the assignees this often"
+    )
+
+
+class SelectInput(HumanInput):
+    data: Any = Field(description="The items to choose from: a list, or parents with children")
+    schema_: Any = Field(default=None, alias="schema", description="How to show items (display hints)")
+    multi_select: bool = Field(default=False, description="Allow choosing more than one")
+    min_selections: int | None = Field(default=None, ge=0, description="Fewest items to choose")
+    max_selections: int | None = Field(default=None, ge=1, description="Most items to choose")
+    prompt: str | None = Field(default=None, description="What to ask")
+
+
+class SelectOutput(ModuleOutput):
+    selected_indices: list[Any] = Field(description="Positions chosen (paths for nested data)")
+    selected_data: list[Any] = Field(description="The chosen items")
+    retry_requested: bool = Field(description="The person asked to generate the choices again")
+    feedback: str | None = Field(description="What the person said along with a retry")
+
+
+class TextInputInput(HumanInput):
+    prompt: str = Field(description="What to ask")
+    default: str | None = Field(default=None, description="Pre-filled answer")
+    validation_pattern: str | None = Field(
+        default=None, description="Regular expression a valid answer matches in full"
+    )
+
+
+class TextInputOutput(ModuleOutput):
+    value: str = Field(description="The answer")
+    jump_back_requested: bool = Field(description="The person asked to go back a step")
+
+
+class FormInput(HumanInput):
+    data: Any = Field(default=None, description="Rows to fill or correct, one per item")
+    schema_: Any = Field(alias="schema", description="JSON Schema of one row")
+    prompt: str | None = Field(default=None, description="What to ask")
+
+
+class FormOutput(ModuleOutput):
+    form_data: Any = Field(description="The submitted rows")
+
+
+class ApproveInput(HumanInput):
+    prompt: str = Field(description="What to approve")
+    data: Any = Field(default=None, description="What the approvers see (and may edit)")
+    quorum: int = Field(default=1, ge=1, description="Approvals needed")
+
+
+class ApproveOutput(ModuleOutput):
+    approved: bool = Field(description="True when the quorum approved")
+    comment: str | None = Field(description="The deciding comment")
+    decided_by: list[str] = Field(description="Who decided")
+
+
+class PauseInput(HumanInput):
+    message: str = Field(description="What to tell the person before they continue")
+
+
+class PauseOutput(ModuleOutput):
+    confirmed: bool = Field(description="True once someone continued the run")
+
+
+class FileInputInput(HumanInput):
+    prompt: str = Field(description="What to ask for")
+    extensions: list[str] = Field(default_factory=list, description="Accepted file extensions, e.g. ['.pdf']")
+
+
+class FileInputOutput(ModuleOutput):
+    value: str = Field(description="Reference of the stored file")
+    filename: str = Field(description="The uploaded file's name")

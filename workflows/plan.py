@@ -1,0 +1,179 @@
+"""The compiled plan: what RunWorkflow interprets. Both forms of the language compile to it.
+
+A body is a graph: each node lists the edges into it. A node runs once every incoming edge
+is decided and at least one was taken; otherwise it is skipped and the skip flows on. An
+edge is taken when its source finished (for a route, when it chose that branch). A step
+skipped by its own `if` still counts as finished, so a list of steps runs in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PLAN_VERSION = 1
+# Edges from the beginning of a body; not a valid step id, so no step can be mistaken for it.
+START = "@start"
+# Defaults for activity steps that neither the step nor `defaults` configure.
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_INITIAL_INTERVAL_MS = 1_000
+DEFAULT_BACKOFF = 2.0
+DEFAULT_MAX_INTERVAL_MS = 60_000
+DEFAULT_TIMEOUT_MS = 300_000
+
+
+class PlanModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetryPolicy(PlanModel):
+    """An activity step's retry policy, defaults applied."""
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    initial_interval_ms: int = DEFAULT_INITIAL_INTERVAL_MS
+    backoff: float = DEFAULT_BACKOFF
+    max_interval_ms: int = DEFAULT_MAX_INTERVAL_MS
+    non_retryable_errors: list[str] = Field(default_factory=list)
+
+
+class Incoming(PlanModel):
+    """An edge into a node: from `source`, taken when it finished (and chose `branch`)."""
+
+    source: str
+    branch: str | None = None
+
+
+class OnError(PlanModel):
+    action: Literal["fail", "continue", "goto"] = "fail"
+    target: str | None = None
+
+
+class NodeBase(PlanModel):
+    id: str
+    pointer: str = Field(description="Where the step is in the source file (JSON pointer)")
+    after: list[Incoming] = Field(default_factory=list)
+    when: str | bool | None = Field(default=None, description="Skip the node unless this holds")
+
+
+class ModuleNode(NodeBase):
+    kind: Literal["module"] = "module"
+    module: str
+    runs: Literal["workflow", "activity", "human"]
+    queue: str | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    self_rendered: list[str] = Field(default_factory=list)
+    outputs_to_state: dict[str, str] = Field(default_factory=dict)
+    retry: RetryPolicy | None = None
+    timeout_ms: int | None = None
+    on_error: OnError = Field(default_factory=OnError)
+
+
+class RouteNode(NodeBase):
+    """Chooses the branch `true` or `false`; its targets' edges carry the branch."""
+
+    kind: Literal["route"] = "route"
+    condition: str | bool
+
+
+class ParallelNode(NodeBase):
+    kind: Literal["parallel"] = "parallel"
+    branches: dict[str, Body]
+
+
+class ForEachNode(NodeBase):
+    kind: Literal["for_each"] = "for_each"
+    items: Any
+    item_name: str
+    max_concurrency: int | None = None
+    body: Body
+    collect: Any = None
+    outputs_to_state: dict[str, str] = Field(default_factory=dict)
+
+
+class LoopNode(NodeBase):
+    kind: Literal["loop"] = "loop"
+    until: str | bool | None = None
+    max_iterations: int
+    body: Body
+
+
+class SwitchNode(NodeBase):
+    kind: Literal["switch"] = "switch"
+    value: Any
+    cases: dict[str, Body]
+    default: Body
+
+
+class BranchNode(NodeBase):
+    """An if/then/else block."""
+
+    kind: Literal["if"] = "if"
+    condition: str | bool
+    then: Body
+    otherwise: Body
+
+
+class CallNode(NodeBase):
+    kind: Literal["call"] = "call"
+    definition: str
+    version: int | None = None
+    input: Any = None
+    outputs_to_state: dict[str, str] = Field(default_factory=dict)
+
+
+class WaitNode(NodeBase):
+    kind: Literal["wait"] = "wait"
+    duration: str | None = None
+    until: str | None = None
+    signal: str | None = None
+    timeout_ms: int | None = None
+    outputs_to_state: dict[str, str] = Field(default_factory=dict)
+
+
+PlanNode = Annotated[
+    ModuleNode
+    | RouteNode
+    | ParallelNode
+    | ForEachNode
+    | LoopNode
+    | SwitchNode
+    | BranchNode
+    | CallNode
+    | WaitNode,
+    Field(discriminator="kind"),
+]
+
+
+class Body(PlanModel):
+    """A graph of nodes, listed in an order where every node comes after its sources."""
+
+    nodes: list[PlanNode] = Field(default_factory=list)
+
+
+class Plan(PlanModel):
+    """A validated definition, ready to run."""
+
+    plan_version: int = PLAN_VERSION
+    name: str
+    description: str | None = None
+    form: Literal["steps", "graph"]
+    input_schema: dict[str, Any] | None = None
+    state: dict[str, Any] = Field(default_factory=dict)
+    output: Any = None
+    has_output: bool = False
+    body: Body
+    calls: list[str] = Field(default_factory=list, description="Definitions this plan calls")
+
+    def content_hash(self) -> str:
+        """SHA-256 of the plan's canonical JSON: the same for any formatting or key order."""
+        canonical = json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+for _model in (ParallelNode, ForEachNode, LoopNode, SwitchNode, BranchNode, Body, Plan):
+    _model.model_rebuild()
