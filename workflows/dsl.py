@@ -79,15 +79,20 @@ class StepBase(Strict):
     if_: Condition | None = Field(default=None, alias="if", description="Skip the step when false")
 
 
-class ModuleStep(StepBase):
-    """Runs one module."""
+class RunSettings(Strict):
+    """What a module step and a graph node both may say about running their module."""
 
-    module: str = Field(description="A registered module, e.g. transform.reshape")
-    inputs: dict[str, Any] = Field(default_factory=dict, description="Templated module inputs")
     outputs_to_state: OutputsToState = Field(default_factory=dict)
     retry: Retry | None = None
     timeout: Duration | None = None
     on_error: OnError = "fail"
+
+
+class ModuleStep(RunSettings, StepBase):
+    """Runs one module."""
+
+    module: str = Field(description="A registered module, e.g. transform.reshape")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Templated module inputs")
 
 
 class ParallelStep(StepBase):
@@ -213,16 +218,12 @@ class ConditionalConfig(Strict):
     false_edge: str | None = Field(default=None, description="Node to run otherwise")
 
 
-class Node(Strict):
+class Node(RunSettings):
     """A node of the graph form: a module (or alias) with its inputs in `config`."""
 
     id: StepId
     type: str = Field(description="A module name, or llm, http, conditional")
     config: dict[str, Any] = Field(default_factory=dict, description="Module inputs, templated")
-    outputs_to_state: OutputsToState = Field(default_factory=dict)
-    retry: Retry | None = None
-    timeout: Duration | None = None
-    on_error: OnError = "fail"
 
 
 class Edge(Strict):

@@ -153,6 +153,13 @@ class StepsCompiler:
         self._check_goto(step.on_error, step.id, siblings, where, "step", "steps list")
         return node.model_copy(update={"when": step.if_}), [info], {}
 
+    def _block_outputs(
+        self, mapping: dict[str, str], outputs: frozenset[str], label: str, where: str
+    ) -> None:
+        modules.check_outputs_to_state(
+            mapping, outputs, label, join_pointer(where, "outputs_to_state"), self.checker
+        )
+
     def _check_goto(
         self, value: dsl.OnError, own: str, targets: list[str], where: str, noun: str, place: str
     ) -> None:
@@ -201,13 +208,7 @@ class StepsCompiler:
         if step.collect is not None:
             self.checker.value(step.collect, join_pointer(where, "collect"), inner.with_finished(exports))
         outputs = frozenset({"results"})
-        modules.check_outputs_to_state(
-            step.outputs_to_state,
-            outputs,
-            f"for_each '{step.id}'",
-            join_pointer(where, "outputs_to_state"),
-            self.checker,
-        )
+        self._block_outputs(step.outputs_to_state, outputs, f"for_each '{step.id}'", where)
         after = {
             s.id: (
                 f"step '{s.id}' runs once per item inside for_each '{step.id}'; after the block read "
@@ -311,13 +312,7 @@ class StepsCompiler:
         self.calls.append(step.call)
         self.checker.value(step.input, join_pointer(where, "input"), scope)
         outputs = frozenset({"output"})
-        modules.check_outputs_to_state(
-            step.outputs_to_state,
-            outputs,
-            f"call '{step.id}'",
-            join_pointer(where, "outputs_to_state"),
-            self.checker,
-        )
+        self._block_outputs(step.outputs_to_state, outputs, f"call '{step.id}'", where)
         node = CallNode(
             id=step.id,
             pointer=where,
@@ -342,13 +337,7 @@ class StepsCompiler:
         if spec.timeout is not None and spec.signal is None:
             self.checker.report(join_pointer(at, "timeout"), "timeout applies to a signal wait only")
         outputs = frozenset({"payload"})
-        modules.check_outputs_to_state(
-            step.outputs_to_state,
-            outputs,
-            f"wait '{step.id}'",
-            join_pointer(where, "outputs_to_state"),
-            self.checker,
-        )
+        self._block_outputs(step.outputs_to_state, outputs, f"wait '{step.id}'", where)
         node = WaitNode(
             id=step.id,
             pointer=where,
