@@ -365,3 +365,31 @@ def test_a_file_with_many_mistakes_reports_every_one() -> None:
         "/steps/3/loop",
         "/steps/4/as",
     }
+
+
+def test_module_validators_run_on_literal_inputs_at_compile_time() -> None:
+    problems = dict(
+        problems_of(
+            """
+            steps:
+              - {id: a, module: transform.parse_pattern, inputs: {input: x, pattern: {regex: "(", separator: ","}}}
+              - {id: b, module: io.validate, inputs: {data: 1, schema: {type: objekt}}}
+              - {id: c, module: transform.render_template_array, inputs: {items: [1], template: x, item_variable: self}}
+              - {id: d, module: transform.parse_pattern, inputs: {input: x, pattern: "{{ input.p }}"}}
+            """
+        )
+    )
+    assert set(problems) == {
+        "/steps/0/inputs/pattern/regex",
+        "/steps/1/inputs/schema",
+        "/steps/2/inputs/item_variable",
+    }
+    assert "not a valid regular expression" in problems["/steps/0/inputs/pattern/regex"]
+    assert "not a valid JSON Schema" in problems["/steps/1/inputs/schema"]
+    assert "'self' cannot name a template variable" in problems["/steps/2/inputs/item_variable"]
+
+
+def test_text_template_where_a_number_is_expected() -> None:
+    where, message = only("steps: [{id: a, module: api.llm, inputs: {input: hi, temperature: 't={{ 1 }}'}}]")
+    assert where == "/steps/0/inputs/temperature"
+    assert "is not valid under any of the given schemas" in message
