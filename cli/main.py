@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from cli.run_commands import run, status, worker
 from core.definitions import expand_paths, names_in_folder
 from core.devserver import DevServerError, start_dev_server
 from core.plugins import load_registry
@@ -170,3 +171,8 @@ def dev() -> None:
         click.echo("Stopping...", err=True)
     finally:
         server.stop()
+
+
+main.add_command(run)
+main.add_command(worker)
+main.add_command(status)

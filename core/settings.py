@@ -17,3 +17,13 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     temporal_namespace: str = "default"
+    # Outgoing HTTP (api.fetch): internal addresses are refused unless listed here
+    # (host names, addresses or CIDR ranges), e.g. STEPWISE_FETCH_ALLOW_HOSTS='["127.0.0.1"]'.
+    fetch_allow_hosts: list[str] = []
+    fetch_timeout_s: float = 30.0
+    fetch_max_bytes: int = 1024 * 1024
+    worker_max_concurrent_activities: int = 100
+    worker_max_concurrent_workflow_tasks: int = 100
+    worker_shutdown_grace_s: float = 10.0
+    # Put before every task queue name, to keep environments (or tests) sharing one Temporal apart.
+    task_queue_prefix: str = ""

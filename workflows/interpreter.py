@@ -99,6 +99,8 @@ class Interpreter:
         self.run_info = run.as_scope()
         self.state: dict[str, Any] = dict(plan.state)
         self.graph = plan.form == "graph"
+        # Latest status of each node id that has started: running, done, skipped or failed.
+        self.progress: dict[str, str] = {}
 
     async def run(self) -> Any:
         """Run the plan; the output is the `output` template's value, else the final state."""
@@ -157,6 +159,7 @@ class Interpreter:
                     elif all(e.source == p.START or e.source in outcome for e in node.after):
                         if node.after and not any(self._taken(e, outcome) for e in node.after):
                             outcome[node.id] = _Done(False)
+                            self.progress[node.id] = "skipped"
                         else:
                             launch(node, None)
                 if not running:
@@ -168,6 +171,7 @@ class Interpreter:
                 if exc is None:
                     outcome[node_id] = _Done(True, branch)
                     continue
+                self.progress[node_id] = "failed"
                 node = next(n for n in body.nodes if n.id == node_id)
                 on_error = node.on_error if isinstance(node, p.ModuleNode) else p.OnError()
                 if not isinstance(exc, StepError) or on_error.action == "fail":
@@ -204,8 +208,15 @@ class Interpreter:
     async def node(self, node: p.PlanNode, frame: Frame, error: StepError | None) -> str | None:
         """Run one node; returns the branch a route chose."""
         local = frame if error is None else Frame(frame.steps, {**frame.names, "error": _error_scope(error)})
+        self.progress[node.id] = "running"
         if node.when is not None and not self._truthy(node.when, local, node.id, "if"):
+            self.progress[node.id] = "skipped"
             return None
+        branch = await self._run_node(node, frame, local)
+        self.progress[node.id] = "done"
+        return branch
+
+    async def _run_node(self, node: p.PlanNode, frame: Frame, local: Frame) -> str | None:
         outputs: dict[str, Any]
         if isinstance(node, p.ModuleNode):
             outputs = await self.module(node, local)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -177,3 +178,24 @@ class Plan(PlanModel):
 
 for _model in (ParallelNode, ForEachNode, LoopNode, SwitchNode, BranchNode, Body, Plan):
     _model.model_rebuild()
+
+
+def child_bodies(node: PlanNode) -> list[Body]:
+    """The bodies a block holds."""
+    if isinstance(node, ParallelNode):
+        return list(node.branches.values())
+    if isinstance(node, ForEachNode | LoopNode):
+        return [node.body]
+    if isinstance(node, SwitchNode):
+        return [*node.cases.values(), node.default]
+    if isinstance(node, BranchNode):
+        return [node.then, node.otherwise]
+    return []
+
+
+def iter_nodes(body: Body) -> Iterator[PlanNode]:
+    """Every node of a body, blocks' inner nodes included, in plan order."""
+    for node in body.nodes:
+        yield node
+        for child in child_bodies(node):
+            yield from iter_nodes(child)

@@ -1,0 +1,131 @@
+"""`stepwise run`, `worker` and `status`: starting and serving runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import click
+from temporalio.client import WorkflowFailureError
+
+from core.plugins import load_registry
+from core.runs import InvalidRunInput, check_input, prepare, start_run
+from core.settings import Settings
+from core.temporal import connect
+from workers.local import run_local
+from workers.worker import QUEUES, running_workers
+from workflows.engine.models import STATUS_QUERY, RunStatus
+from workflows.problems import DefinitionError
+
+
+def _json_argument(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc.msg} at column {exc.colno}") from exc
+
+
+def _print_output(value: Any) -> None:
+    click.echo(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--input", "input_json", default="{}", help="The run input as JSON.")
+@click.option("--wait", is_flag=True, help="Wait for the run and print its output as JSON.")
+@click.option("--local", is_flag=True, help="Run on a throwaway dev server and workers, then stop them.")
+@click.option(
+    "--definitions",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder of definitions to `call`.",
+)
+@click.option("--owner", default=None, help="Who owns the run (StepwiseOwner).")
+def run(
+    file: Path, input_json: str, wait: bool, local: bool, definitions: Path | None, owner: str | None
+) -> None:
+    """Start a run of FILE; with --wait or --local, print its output as JSON."""
+    settings = Settings()
+    loaded = load_registry()
+    run_input = _json_argument(input_json)
+    try:
+        prepared = prepare(file, loaded.registry, definitions)
+        check_input(prepared.plan, run_input)
+        if local:
+            output = asyncio.run(run_local(prepared, run_input, settings, loaded.registry))
+            _print_output(output)
+            return
+        output = asyncio.run(_run_remote(prepared, run_input, settings, owner, wait))
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            click.echo(
+                problem.render(str(file)) if not problem.message.startswith(str(file)) else problem.message,
+                err=True,
+            )
+        raise SystemExit(1) from exc
+    except InvalidRunInput as exc:
+        raise click.ClickException(str(exc)) from exc
+    except WorkflowFailureError as exc:
+        cause = exc.cause
+        raise click.ClickException(f"the run failed: {getattr(cause, 'message', cause)}") from exc
+    if wait:
+        _print_output(output)
+
+
+async def _run_remote(
+    prepared: Any, run_input: Any, settings: Settings, owner: str | None, wait: bool
+) -> Any:
+    client = await connect(settings)
+    handle = await start_run(client, prepared, run_input, settings, owner)
+    click.echo(f"started run {handle.id}", err=True)
+    if not wait:
+        return None
+    result = await handle.result()
+    return result.output
+
+
+@click.command()
+@click.option(
+    "--queue", "queues", multiple=True, type=click.Choice(QUEUES), help="A queue to serve (repeatable)."
+)
+@click.option("--all", "all_queues", is_flag=True, help="Serve every queue in this process.")
+def worker(queues: tuple[str, ...], all_queues: bool) -> None:
+    """Serve task queues until Ctrl-C (or SIGTERM), then shut down gracefully."""
+    if not queues and not all_queues:
+        raise click.UsageError("name a --queue (repeatable) or give --all")
+    chosen = list(QUEUES) if all_queues else list(queues)
+    asyncio.run(_serve(chosen, Settings()))
+
+
+async def _serve(queues: list[str], settings: Settings) -> None:
+    loaded = load_registry()
+    for error in loaded.errors:
+        click.echo(f"warning: {error}", err=True)
+    client = await connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running_workers(client, queues, settings, loaded.registry):
+        click.echo(
+            f"serving {', '.join(queues)} on {settings.temporal_host}:{settings.temporal_port}", err=True
+        )
+        await stop.wait()
+        click.echo("shutting down", err=True)
+
+
+@click.command()
+@click.argument("run_id")
+def status(run_id: str) -> None:
+    """Print a run's status (steps done, running, pending; progress) as JSON."""
+    result = asyncio.run(_status(run_id, Settings()))
+    _print_output(result.model_dump(mode="json"))
+
+
+async def _status(run_id: str, settings: Settings) -> RunStatus:
+    client = await connect(settings)
+    handle = client.get_workflow_handle(run_id)
+    value: RunStatus = await handle.query(STATUS_QUERY, result_type=RunStatus)
+    return value

@@ -1,0 +1,116 @@
+"""Preparing and starting runs: compile a definition and what it calls, check the input, start."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from core.definitions import names_in_folder
+from core.settings import Settings
+from workflows.compiler import compile_text
+from workflows.compiler.steps import parse_call
+from workflows.engine.models import WORKFLOW_NAME, WORKFLOW_QUEUE, RunInput, RunOutput
+from workflows.engine.run import DEFINITION_KEY, OWNER_KEY, STATUS_KEY
+from workflows.modules import Registry
+from workflows.plan import Plan
+from workflows.problems import DefinitionError, Problem
+
+
+class InvalidRunInput(ValueError):
+    """The run input does not match the definition's input schema; nothing was started."""
+
+
+@dataclass
+class Prepared:
+    """A compiled definition and the plans of the definitions it calls, pinned together."""
+
+    plan: Plan
+    children: dict[str, Plan] = field(default_factory=dict)
+
+
+def prepare(path: Path, registry: Registry, definitions: Path | None = None) -> Prepared:
+    """Compile a definition file; `call`ed definitions come from the `definitions` folder."""
+    known = names_in_folder(definitions) if definitions else {}
+    lookup = (lambda name, version: name in known) if definitions else None
+    plan = _compile(path, registry, lookup)
+    children: dict[str, Plan] = {}
+    pending = list(plan.calls)
+    while pending:
+        key = pending.pop()
+        parsed = parse_call(key)
+        if key in children or parsed is None:
+            continue
+        child = _compile(known[parsed[0]], registry, lookup)
+        children[key] = child
+        pending.extend(child.calls)
+    return Prepared(plan, children)
+
+
+def _compile(path: Path, registry: Registry, lookup: Any) -> Plan:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DefinitionError([Problem("/", f"cannot read {path}: {exc.strerror}")]) from exc
+    result = compile_text(text, path.name, registry, lookup)
+    if result.plan is None:
+        raise DefinitionError(
+            [Problem(p.where, f"{path}: {p.message}", p.line, p.column) for p in result.problems]
+        )
+    return result.plan
+
+
+def check_input(plan: Plan, value: Any) -> None:
+    """Raise InvalidRunInput naming every place the input misses the definition's schema."""
+    if plan.input_schema is None:
+        return
+    errors = sorted(
+        Draft202012Validator(plan.input_schema).iter_errors(value), key=lambda e: list(map(str, e.path))
+    )
+    if errors:
+        lines = ["/" + "/".join(str(p) for p in e.absolute_path) + f": {e.message}" for e in errors]
+        raise InvalidRunInput("the input does not match the definition's input schema:\n" + "\n".join(lines))
+
+
+def new_run_id(plan: Plan) -> str:
+    """A run id: the definition's name and a random suffix."""
+    return f"{plan.name}-{uuid.uuid4().hex[:12]}"
+
+
+async def start_run(
+    client: Client,
+    prepared: Prepared,
+    run_input: Any,
+    settings: Settings,
+    owner: str | None = None,
+    run_id: str | None = None,
+) -> WorkflowHandle[Any, RunOutput]:
+    """Check the input and start the run; returns its handle."""
+    check_input(prepared.plan, run_input)
+    attributes = [
+        SearchAttributePair(DEFINITION_KEY, prepared.plan.name),
+        SearchAttributePair(STATUS_KEY, "running"),
+    ]
+    if owner:
+        attributes.append(SearchAttributePair(OWNER_KEY, owner))
+    return await client.start_workflow(
+        WORKFLOW_NAME,
+        RunInput(
+            plan=prepared.plan,
+            plan_hash=prepared.plan.content_hash(),
+            input=run_input,
+            owner=owner,
+            children=prepared.children,
+            queue_prefix=settings.task_queue_prefix,
+        ),
+        id=run_id or new_run_id(prepared.plan),
+        task_queue=settings.task_queue_prefix + WORKFLOW_QUEUE,
+        result_type=RunOutput,
+        search_attributes=TypedSearchAttributes(attributes),
+        static_summary=f"{prepared.plan.name} (plan {prepared.plan.content_hash()[:12]})",
+    )

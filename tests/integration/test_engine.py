@@ -1,0 +1,201 @@
+"""Plans run on a real Temporal dev server: activities, blocks, child runs, status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
+from core.runs import Prepared, start_run
+from tests.helpers import plan_of
+from tests.integration.conftest import HttpServer, Stack
+from workflows.engine.models import STATUS_QUERY, RunStatus
+
+
+async def run_yaml(
+    stack: Stack, text: str, run_input: Any = None, children: dict[str, str] | None = None
+) -> Any:
+    prepared = Prepared(plan_of(text), {k: plan_of(v, header=False) for k, v in (children or {}).items()})
+    handle = await start_run(stack.env.client, prepared, run_input or {}, stack.settings)
+    return (await handle.result()).output
+
+
+async def test_pure_steps_run_inside_the_workflow(stack: Stack) -> None:
+    output = await run_yaml(
+        stack,
+        """
+        state: {n: 1}
+        output: "{{ [state.n, run.id is string, run.definition_hash | length] }}"
+        steps:
+          - {id: a, module: transform.extract, inputs: {v: "{{ state.n + 1 }}"}, outputs_to_state: {n: v}}
+        """,
+    )
+    assert output == [2, True, 64]
+
+
+async def test_fetch_with_extract_path_and_a_json_body(stack: Stack, http_server: HttpServer) -> None:
+    output = await run_yaml(
+        stack,
+        f"""
+        output: "{{{{ [steps.list.response, steps.post.response] }}}}"
+        steps:
+          - {{id: list, module: api.fetch, inputs: {{url: "{http_server.base}/items", extract_path: data.items.1.name}}}}
+          - id: post
+            module: api.fetch
+            inputs: {{url: "{http_server.base}/echo", method: POST, body: {{x: "{{{{ steps.list.response }}}}"}}, headers: {{x-token: t1}}}}
+        """,
+    )
+    assert output == ["b", {"method": "POST", "body": {"x": "b"}, "header": "t1"}]
+
+
+async def test_fetch_retries_503_after_retry_after(stack: Stack, http_server: HttpServer) -> None:
+    http_server.hits.pop("/flaky", None)
+    output = await run_yaml(
+        stack,
+        f"""
+        output: "{{{{ steps.f.response }}}}"
+        steps:
+          - {{id: f, module: api.fetch, inputs: {{url: "{http_server.base}/flaky"}}, retry: {{max_attempts: 3, initial_interval: 100ms}}}}
+        """,
+    )
+    assert output == {"ok": True, "attempts": 2}
+
+
+async def test_fetch_4xx_fails_without_retry(stack: Stack, http_server: HttpServer) -> None:
+    http_server.hits.pop("/missing", None)
+    with pytest.raises(WorkflowFailureError) as info:
+        await run_yaml(
+            stack,
+            f"""
+            steps:
+              - {{id: f, module: api.fetch, inputs: {{url: "{http_server.base}/missing"}}, retry: {{max_attempts: 5, initial_interval: 100ms}}}}
+            """,
+        )
+    cause = info.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "Http404"
+    assert "step 'f' failed" in cause.message
+    assert http_server.hits["/missing"] == 1
+
+
+async def test_fetch_caps_the_response_size(stack: Stack, http_server: HttpServer) -> None:
+    with pytest.raises(WorkflowFailureError) as info:
+        await run_yaml(
+            stack, f"steps: [{{id: f, module: api.fetch, inputs: {{url: '{http_server.base}/big'}}}}]"
+        )
+    assert isinstance(info.value.cause, ApplicationError)
+    assert info.value.cause.type == "ResponseTooLarge"
+
+
+async def test_for_each_of_activities_keeps_input_order(stack: Stack, http_server: HttpServer) -> None:
+    output = await run_yaml(
+        stack,
+        f"""
+        output: "{{{{ steps.each.results }}}}"
+        steps:
+          - id: each
+            for_each: "{{{{ range(6) | list }}}}"
+            max_concurrency: 3
+            steps:
+              - {{id: get, module: api.fetch, inputs: {{url: "{http_server.base}/n/{{{{ item * 10 }}}}"}}}}
+            collect: "{{{{ steps.get.response.n }}}}"
+        """,
+    )
+    assert output == [0, 10, 20, 30, 40, 50]
+
+
+async def test_parallel_failure_fails_the_run(stack: Stack, http_server: HttpServer) -> None:
+    with pytest.raises(WorkflowFailureError) as info:
+        await run_yaml(
+            stack,
+            f"""
+            steps:
+              - id: both
+                parallel:
+                  slow: [{{id: s, module: api.fetch, inputs: {{url: "{http_server.base}/slow/3"}}}}]
+                  bad: [{{id: b, module: api.fetch, inputs: {{url: "{http_server.base}/missing"}}}}]
+            """,
+        )
+    assert isinstance(info.value.cause, ApplicationError)
+    assert info.value.cause.type == "Http404"
+
+
+async def test_call_runs_a_pinned_child_definition(stack: Stack) -> None:
+    child = """
+stepwise: 1
+name: doubler
+input: {type: object, properties: {n: {type: integer}}, required: [n]}
+output: "{{ input.n * 2 }}"
+steps: [{id: noop, module: transform.extract, inputs: {}}]
+"""
+    output = await run_yaml(
+        stack,
+        """
+        output: "{{ state.doubled }}"
+        steps:
+          - {id: twice, call: doubler, input: {n: 21}, outputs_to_state: {doubled: output}}
+        """,
+        children={"doubler": child},
+    )
+    assert output == 42
+
+
+async def test_status_query_and_search_attributes_after_completion(stack: Stack) -> None:
+    prepared = Prepared(
+        plan_of(
+            """
+            steps:
+              - {id: a, module: transform.extract, inputs: {v: 1}, outputs_to_state: {v: v}}
+              - {id: b, module: transform.extract, inputs: {v: 2}, if: "{{ false }}"}
+            """
+        )
+    )
+    handle = await start_run(stack.env.client, prepared, {}, stack.settings, owner="ada")
+    await handle.result()
+    status = await handle.query(STATUS_QUERY, result_type=RunStatus)
+    assert (status.status, status.progress, status.done, status.pending) == ("completed", 100.0, 2, 0)
+    assert [s.status for s in status.steps] == ["done", "skipped"]
+    assert status.state_keys == ["v"]
+    assert status.plan_hash == prepared.plan.content_hash()
+    description = await handle.describe()
+    attributes = {k.name: v for k, v in description.typed_search_attributes}
+    assert attributes["StepwiseStatus"] == "completed"
+    assert attributes["StepwiseOwner"] == "ada"
+    assert attributes["StepwiseDefinition"] == "test-definition"
+
+
+async def test_a_failed_run_is_marked_failed(stack: Stack) -> None:
+    handle = await start_run(
+        stack.env.client,
+        Prepared(plan_of("steps: [{id: bad, module: transform.concat_arrays, inputs: {arrays: '{{ 3 }}'}}]")),
+        {},
+        stack.settings,
+    )
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    description = await handle.describe()
+    status = {k.name: v for k, v in description.typed_search_attributes}
+    assert status["StepwiseStatus"] == "failed"
+
+
+async def test_signal_wait_receives_the_event_payload(stack: Stack) -> None:
+    from workflows.engine.models import EVENT_SIGNAL, ExternalEvent
+
+    handle = await start_run(
+        stack.env.client,
+        Prepared(
+            plan_of(
+                """
+                output: "{{ steps.paid.payload }}"
+                steps: [{id: paid, wait: {signal: payment_received, timeout: 1h}}]
+                """
+            )
+        ),
+        {},
+        stack.settings,
+    )
+    await handle.signal(EVENT_SIGNAL, ExternalEvent(name="other", payload=1))
+    await handle.signal(EVENT_SIGNAL, ExternalEvent(name="payment_received", payload={"amount": 12}))
+    assert (await handle.result()).output == {"amount": 12}

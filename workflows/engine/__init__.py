@@ -1,0 +1,1 @@
+"""RunWorkflow: the Temporal workflow that interprets a compiled plan."""

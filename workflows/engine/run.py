@@ -1,0 +1,245 @@
+"""RunWorkflow: interprets a pinned plan on Temporal.
+
+Pure steps and templates run here; modules with I/O run as activities on their task queue;
+`call` is a child workflow; `wait` is a durable timer or an external event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, TimeoutError
+
+from workflows import plan as p
+from workflows.durations import parse_duration_ms
+from workflows.engine.models import (
+    EVENT_SIGNAL,
+    STATUS_QUERY,
+    WORKFLOW_NAME,
+    ExternalEvent,
+    ModuleCall,
+    ModuleResult,
+    RunInput,
+    RunOutput,
+    RunStatus,
+    RunStatusName,
+    StepStatus,
+)
+from workflows.engine.registry import current_registry
+from workflows.interpreter import Interpreter, RunInfo, StepError
+
+STATUS_KEY = SearchAttributeKey.for_keyword("StepwiseStatus")
+DEFINITION_KEY = SearchAttributeKey.for_keyword("StepwiseDefinition")
+OWNER_KEY = SearchAttributeKey.for_keyword("StepwiseOwner")
+AWAITING_KEY = SearchAttributeKey.for_keyword_list("StepwiseAwaiting")
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class RunWorkflow:
+    """One Stepwise run."""
+
+    def __init__(self) -> None:
+        self._run: RunInput | None = None
+        self._interpreter: Interpreter | None = None
+        self._status: RunStatusName = "running"
+        self._events: list[ExternalEvent] = []
+        self._waits = 0
+        self._children = 0
+
+    @workflow.run
+    async def run(self, run: RunInput) -> RunOutput:
+        self._run = run
+        if run.plan.content_hash() != run.plan_hash:
+            raise ApplicationError(
+                "the plan does not match its hash", type="PlanMismatch", non_retryable=True
+            )
+        info = workflow.info()
+        run_info = RunInfo(info.workflow_id, run.plan_hash, info.start_time.isoformat())
+        interpreter = Interpreter(run.plan, current_registry(), _Executor(self), run.input, run_info)
+        self._interpreter = interpreter
+        try:
+            output = await interpreter.run()
+        except StepError as exc:
+            self._set_status("failed")
+            raise ApplicationError(
+                f"step '{exc.step_id}' failed: {exc.message}",
+                {"step": exc.step_id, "type": exc.error_type},
+                type=exc.error_type,
+                non_retryable=True,
+            ) from exc
+        except asyncio.CancelledError:
+            self._set_status("cancelled")
+            raise
+        self._set_status("completed")
+        return RunOutput(output=output)
+
+    @workflow.signal(name=EVENT_SIGNAL)
+    def event(self, event: ExternalEvent) -> None:
+        """An external event for `wait: {signal: ...}` steps; kept until a step takes it."""
+        self._events.append(event)
+
+    @workflow.query(name=STATUS_QUERY)
+    def status(self) -> RunStatus:
+        """Steps done, running and pending, progress, state keys and the pinned plan."""
+        assert self._run is not None
+        progress = self._interpreter.progress if self._interpreter else {}
+        ids = list(dict.fromkeys(node.id for node in p.iter_nodes(self._run.plan.body)))
+        steps = [StepStatus.model_validate({"id": i, "status": progress.get(i, "pending")}) for i in ids]
+        finished = sum(1 for s in steps if s.status in ("done", "skipped"))
+        state = self._interpreter.state if self._interpreter else self._run.plan.state
+        return RunStatus(
+            status=self._status,
+            definition=self._run.plan.name,
+            plan_hash=self._run.plan_hash,
+            steps=steps,
+            done=finished,
+            running=sum(1 for s in steps if s.status == "running"),
+            pending=sum(1 for s in steps if s.status == "pending"),
+            progress=round(100.0 * finished / len(steps), 1) if steps else 100.0,
+            state_keys=sorted(state),
+        )
+
+    def _set_status(self, status: RunStatusName) -> None:
+        self._status = status
+        workflow.upsert_search_attributes([STATUS_KEY.value_set(status)])
+
+    @property
+    def queue_prefix(self) -> str:
+        return self._run.queue_prefix if self._run else ""
+
+    def take_event(self, name: str) -> ExternalEvent | None:
+        for index, event in enumerate(self._events):
+            if event.name == name:
+                return self._events.pop(index)
+        return None
+
+    async def waiting(self, waiter: Any) -> Any:
+        """Await something long, showing the run as waiting meanwhile."""
+        self._waits += 1
+        if self._waits == 1:
+            self._set_status("waiting")
+        try:
+            return await waiter
+        finally:
+            self._waits -= 1
+            if self._waits == 0 and self._status == "waiting":
+                self._set_status("running")
+
+    def next_child_id(self, step_id: str) -> str:
+        self._children += 1
+        return f"{workflow.info().workflow_id}.{step_id}.{self._children}"
+
+
+class _Executor:
+    """Runs activities, child workflows and waits for the interpreter."""
+
+    def __init__(self, owner: RunWorkflow) -> None:
+        self.owner = owner
+
+    async def module(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]:
+        if node.runs != "activity" or node.queue is None:
+            raise StepError(node.id, "NotAvailable", f"{node.module}: human steps are not available yet")
+        call = ModuleCall(
+            run_id=workflow.info().workflow_id, step_id=node.id, module=node.module, inputs=inputs
+        )
+        retry = node.retry or p.RetryPolicy()
+        try:
+            result: ModuleResult = await workflow.execute_activity(
+                f"module:{node.module}",
+                call,
+                task_queue=self.owner.queue_prefix + node.queue,
+                result_type=ModuleResult,
+                start_to_close_timeout=timedelta(milliseconds=node.timeout_ms or p.DEFAULT_TIMEOUT_MS),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(milliseconds=retry.initial_interval_ms),
+                    backoff_coefficient=retry.backoff,
+                    maximum_interval=timedelta(milliseconds=retry.max_interval_ms),
+                    maximum_attempts=retry.max_attempts,
+                    non_retryable_error_types=retry.non_retryable_errors,
+                ),
+                summary=f"{node.id} ({node.module})",
+            )
+        except ActivityError as exc:
+            raise _step_error(node.id, exc) from exc
+        return result.outputs
+
+    async def call(self, node: p.CallNode, run_input: Any) -> Any:
+        run = self.owner._run
+        assert run is not None
+        key = node.definition + (f"@{node.version}" if node.version else "")
+        child_plan = run.children.get(key)
+        if child_plan is None:
+            raise StepError(
+                node.id, "DefinitionNotFound", f"definition '{key}' was not pinned when the run started"
+            )
+        child = RunInput(
+            plan=child_plan,
+            plan_hash=child_plan.content_hash(),
+            input=run_input,
+            owner=run.owner,
+            children=run.children,
+            queue_prefix=run.queue_prefix,
+        )
+        try:
+            result: RunOutput = await workflow.execute_child_workflow(
+                WORKFLOW_NAME,
+                child,
+                id=self.owner.next_child_id(node.id),
+                task_queue=workflow.info().task_queue,
+                result_type=RunOutput,
+                static_summary=f"{node.id}: call {key}",
+            )
+        except ChildWorkflowError as exc:
+            raise _step_error(node.id, exc) from exc
+        return result.output
+
+    async def wait(self, node: p.WaitNode, duration: Any, until: Any) -> Any:
+        if node.signal is not None:
+            signal = node.signal
+            timeout = timedelta(milliseconds=node.timeout_ms) if node.timeout_ms else None
+            try:
+                await self.owner.waiting(
+                    workflow.wait_condition(
+                        lambda: any(e.name == signal for e in self.owner._events),
+                        timeout=timeout,
+                        timeout_summary=f"{node.id}: timeout waiting for {signal}",
+                    )
+                )
+            except TimeoutError as exc:
+                raise StepError(node.id, "WaitTimeout", f"no '{signal}' event within the timeout") from exc
+            event = self.owner.take_event(signal)
+            return event.payload if event else None
+        delay = _delay(node, duration, until)
+        if delay > timedelta(0):
+            await self.owner.waiting(workflow.sleep(delay, summary=f"{node.id}: wait"))
+        return None
+
+
+def _delay(node: p.WaitNode, duration: Any, until: Any) -> timedelta:
+    if duration is not None:
+        try:
+            return timedelta(milliseconds=parse_duration_ms(str(duration)))
+        except ValueError as exc:
+            raise StepError(node.id, "InvalidInput", str(exc)) from exc
+    try:
+        target = datetime.fromisoformat(str(until))
+    except ValueError as exc:
+        raise StepError(node.id, "InvalidInput", f"'{until}' is not an ISO 8601 time") from exc
+    if target.tzinfo is None:
+        target = target.replace(tzinfo=UTC)
+    return target - workflow.now()
+
+
+def _step_error(step_id: str, exc: ActivityError | ChildWorkflowError) -> StepError:
+    cause = exc.cause
+    if isinstance(cause, ApplicationError):
+        return StepError(step_id, cause.type or "ApplicationError", cause.message)
+    if isinstance(cause, TimeoutError):
+        return StepError(step_id, "Timeout", f"timed out ({cause.type.name if cause.type else 'timeout'})")
+    if cause is not None:
+        return StepError(step_id, type(cause).__name__, str(cause))
+    return StepError(step_id, type(exc).__name__, str(exc))
