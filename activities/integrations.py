@@ -12,6 +12,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import heartbeating
 from core.netguard import BlockedAddress, check_host
 from core.settings import Settings
 from workflows.engine.models import ModuleCall, ModuleResult
@@ -47,13 +48,16 @@ class IntegrationActivities:
         body, content = _encode_body(request.body)
         headers = {**({"content-type": content} if content else {}), **request.headers}
         try:
-            async with self.http.stream(
-                request.method,
-                request.url,
-                headers=headers,
-                content=body,
-                timeout=self.settings.fetch_timeout_s,
-            ) as response:
+            async with (
+                heartbeating(),
+                self.http.stream(
+                    request.method,
+                    request.url,
+                    headers=headers,
+                    content=body,
+                    timeout=self.settings.fetch_timeout_s,
+                ) as response,
+            ):
                 raw = await self._read(response)
         except httpx.TimeoutException as exc:
             raise ApplicationError(f"{request.method} {request.url} timed out", type="HttpTimeout") from exc

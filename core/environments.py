@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from temporalio.common import SearchAttributeKey
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -22,6 +24,12 @@ SEARCH_ATTRIBUTE_KEYS: list[SearchAttributeKey[Any]] = [
     SearchAttributeKey.for_keyword("StepwiseOwner"),
     SearchAttributeKey.for_keyword_list("StepwiseAwaiting"),
 ]
+
+
+_INDEXED = {
+    SearchAttributeIndexedValueType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    SearchAttributeIndexedValueType.KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+}
 
 
 def test_server_binary() -> Path:
@@ -61,7 +69,21 @@ async def _start_local() -> WorkflowEnvironment:
 
 
 async def time_skipping_server() -> WorkflowEnvironment:
-    """The time-skipping test server (no Schedules, and no skipping while an Update waits)."""
-    return await WorkflowEnvironment.start_time_skipping(
+    """The time-skipping test server (no Schedules, and no skipping while an Update waits),
+    with Stepwise's search attributes registered."""
+    env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter, test_server_existing_path=str(test_server_binary())
     )
+    try:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={
+                    key.name: _INDEXED[key.indexed_value_type] for key in SEARCH_ATTRIBUTE_KEYS
+                },
+            )
+        )
+    except BaseException:
+        await env.shutdown()
+        raise
+    return env

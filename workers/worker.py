@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.engine import yield_point
 from activities.integrations import IntegrationActivities
 from core.settings import Settings
 from workflows.engine.models import WORKFLOW_QUEUE
@@ -49,6 +50,8 @@ def sandbox() -> SandboxedWorkflowRunner:
 
 def activities_for(queue: str, http: httpx.AsyncClient, settings: Settings) -> list[Callable[..., Any]]:
     """The activity implementations served on a queue."""
+    if queue == WORKFLOW_QUEUE:
+        return [yield_point]
     if queue == "integrations":
         return [IntegrationActivities(http, settings).fetch]
     return []
@@ -66,6 +69,8 @@ def build_worker(client: Client, queue: str, settings: Settings, http: httpx.Asy
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_s),
+        # Heartbeats reach the server within 2 s, so a cancelled activity stops promptly.
+        max_heartbeat_throttle_interval=timedelta(seconds=2),
     )
 
 

@@ -53,6 +53,9 @@ class Executor(Protocol):
 
     async def wait(self, node: p.WaitNode, duration: Any, until: Any) -> Any: ...
 
+    async def pace(self) -> None:
+        """Called after every node: a chance to let long pure work yield (see RunWorkflow)."""
+
 
 class PureOnly:
     """An executor for plans of pure steps: anything else is an error naming the step."""
@@ -65,6 +68,9 @@ class PureOnly:
 
     async def wait(self, node: p.WaitNode, duration: Any, until: Any) -> Any:
         raise StepError(node.id, "NotAvailable", "waiting needs a worker")
+
+    async def pace(self) -> None:
+        return None
 
 
 @dataclass
@@ -194,9 +200,14 @@ class Interpreter:
                     if stale is not None:
                         stale[1].cancel()
                 forced[target] = exc
-        finally:
+        except GeneratorExit:
+            # The worker evicts this run from its cache: stop at once, awaiting nothing.
             for _, task in running.values():
                 task.cancel()
+            running.clear()
+            raise
+        finally:
+            await _cancel_all([task for _, task in running.values()])
 
     @staticmethod
     def _taken(edge: p.Incoming, outcome: Mapping[str, _Done]) -> bool:
@@ -214,6 +225,7 @@ class Interpreter:
             return None
         branch = await self._run_node(node, frame, local)
         self.progress[node.id] = "done"
+        await self.executor.pace()
         return branch
 
     async def _run_node(self, node: p.PlanNode, frame: Frame, local: Frame) -> str | None:
@@ -328,10 +340,22 @@ async def _all_or_nothing(coroutines: list[Any]) -> None:
             error = await results.get()
             if error is not None:
                 raise error
-    finally:
+    except GeneratorExit:
         for task in tasks:
-            if not task.done():
-                task.cancel()
+            task.cancel()
+        tasks.clear()
+        raise
+    finally:
+        await _cancel_all(tasks)
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel unfinished tasks and wait until they have stopped (their activities too)."""
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _descendants(body: p.Body, start: str) -> list[str]:

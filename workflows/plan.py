@@ -69,6 +69,8 @@ class ModuleNode(NodeBase):
     outputs_to_state: dict[str, str] = Field(default_factory=dict)
     retry: RetryPolicy | None = None
     timeout_ms: int | None = None
+    # Set for activities that heartbeat: a worker that dies is noticed after this long.
+    heartbeat_ms: int | None = None
     on_error: OnError = Field(default_factory=OnError)
 
 

@@ -38,11 +38,9 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def any_env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironment]:
     """The dev server or the time-skipping server, as --temporal-servers says."""
-    if request.param == "dev":
-        yield request.getfixturevalue("dev_env")
-    else:
-        async with await time_skipping_server() as env:
-            yield env
+    start = ephemeral_dev_server if request.param == "dev" else time_skipping_server
+    async with await start() as env:
+        yield env
 
 
 @pytest.fixture

@@ -199,3 +199,45 @@ async def test_signal_wait_receives_the_event_payload(stack: Stack) -> None:
     await handle.signal(EVENT_SIGNAL, ExternalEvent(name="other", payload=1))
     await handle.signal(EVENT_SIGNAL, ExternalEvent(name="payment_received", payload={"amount": 12}))
     assert (await handle.result()).output == {"amount": 12}
+
+
+async def test_cancelling_a_run_stops_its_for_each_and_activities(
+    stack: Stack, http_server: HttpServer
+) -> None:
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.client import WorkflowExecutionStatus
+
+    from tests.integration.eventually import assert_eventually
+
+    handle = await start_run(
+        stack.env.client,
+        Prepared(
+            plan_of(
+                f"""
+                steps:
+                  - id: each
+                    for_each: [1, 2, 3, 4, 5, 6]
+                    max_concurrency: 2
+                    steps: [{{id: slow, module: api.fetch, inputs: {{url: "{http_server.base}/slow/60"}}}}]
+                """
+            )
+        ),
+        {},
+        stack.settings,
+    )
+
+    async def two_activities_running() -> None:
+        description = await handle.describe()
+        assert len(description.raw_description.pending_activities) == 2
+
+    await assert_eventually(two_activities_running)
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    description = await handle.describe()
+    assert description.status == WorkflowExecutionStatus.CANCELED
+    attributes = {k.name: v for k, v in description.typed_search_attributes}
+    assert attributes["StepwiseStatus"] == "cancelled"
+    events = [e.event_type async for e in handle.fetch_history_events()]
+    assert events.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == 2
+    assert events.count(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED) == 2

@@ -418,6 +418,7 @@ def module_node(
         outputs_to_state=step.outputs_to_state,
         retry=modules.retry_policy(step.retry, defaults) if activity else None,
         timeout_ms=modules.timeout_ms(step.timeout, defaults) if activity else None,
+        heartbeat_ms=spec.heartbeat_ms if activity else None,
         on_error=modules.on_error(step.on_error),
     )
     return node, info

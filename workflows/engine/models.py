@@ -15,6 +15,8 @@ WORKFLOW_NAME = "stepwise.run"
 WORKFLOW_QUEUE = "stepwise"
 STATUS_QUERY = "status"
 EVENT_SIGNAL = "event"
+# A no-op local activity that ends a workflow activation (see RunWorkflow's pacing).
+YIELD_ACTIVITY = "stepwise.yield"
 RunStatusName = Literal["running", "waiting", "completed", "failed", "cancelled"]
 
 

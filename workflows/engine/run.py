@@ -12,7 +12,9 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
+from temporalio.workflow import ActivityCancellationType
 
 from workflows import plan as p
 from workflows.durations import parse_duration_ms
@@ -20,6 +22,7 @@ from workflows.engine.models import (
     EVENT_SIGNAL,
     STATUS_QUERY,
     WORKFLOW_NAME,
+    YIELD_ACTIVITY,
     ExternalEvent,
     ModuleCall,
     ModuleResult,
@@ -134,11 +137,27 @@ class RunWorkflow:
         return f"{workflow.info().workflow_id}.{step_id}.{self._children}"
 
 
+# Pure nodes run back to back in one activation; after this many, a no-op local activity ends
+# it, so the SDK's deadlock detector (2 s without yielding) never trips on long pure work.
+PURE_NODES_PER_TASK = 200
+
+
 class _Executor:
     """Runs activities, child workflows and waits for the interpreter."""
 
     def __init__(self, owner: RunWorkflow) -> None:
         self.owner = owner
+        self.since_yield = 0
+
+    async def pace(self) -> None:
+        self.since_yield += 1
+        if self.since_yield >= PURE_NODES_PER_TASK:
+            self.since_yield = 0
+            await workflow.execute_local_activity(
+                YIELD_ACTIVITY,
+                start_to_close_timeout=timedelta(seconds=10),
+                summary="yield after long pure work",
+            )
 
     async def module(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]:
         if node.runs != "activity" or node.queue is None:
@@ -154,6 +173,11 @@ class _Executor:
                 task_queue=self.owner.queue_prefix + node.queue,
                 result_type=ModuleResult,
                 start_to_close_timeout=timedelta(milliseconds=node.timeout_ms or p.DEFAULT_TIMEOUT_MS),
+                heartbeat_timeout=timedelta(milliseconds=node.heartbeat_ms) if node.heartbeat_ms else None,
+                # A heartbeating activity hears of a cancellation: wait until it has stopped.
+                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+                if node.heartbeat_ms
+                else ActivityCancellationType.TRY_CANCEL,
                 retry_policy=RetryPolicy(
                     initial_interval=timedelta(milliseconds=retry.initial_interval_ms),
                     backoff_coefficient=retry.backoff,
@@ -165,6 +189,8 @@ class _Executor:
             )
         except ActivityError as exc:
             raise _step_error(node.id, exc) from exc
+        finally:
+            self.since_yield = 0
         return result.outputs
 
     async def call(self, node: p.CallNode, run_input: Any) -> Any:
@@ -238,7 +264,7 @@ def _step_error(step_id: str, exc: ActivityError | ChildWorkflowError) -> StepEr
     cause = exc.cause
     if isinstance(cause, ApplicationError):
         return StepError(step_id, cause.type or "ApplicationError", cause.message)
-    if isinstance(cause, TimeoutError):
+    if isinstance(cause, ActivityTimeoutError):
         return StepError(step_id, "Timeout", f"timed out ({cause.type.name if cause.type else 'timeout'})")
     if cause is not None:
         return StepError(step_id, type(cause).__name__, str(cause))

@@ -82,6 +82,7 @@ def builtin_specs() -> list[ModuleSpec]:
             api.FetchOutput,
             "Call an HTTP API",
             queue=INTEGRATIONS_QUEUE,
+            heartbeat_ms=15_000,
         ),
         ModuleSpec(
             "api.llm",

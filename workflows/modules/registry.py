@@ -59,6 +59,8 @@ class ModuleSpec:
     outputs_from_inputs: bool = False
     # Short, idempotent I/O that may run as a local activity (see the [fast] work).
     light: bool = False
+    # Activities that heartbeat at least this often (ms) are failed over and cancelled promptly.
+    heartbeat_ms: int | None = None
     source: str = "stepwise"
 
     def __post_init__(self) -> None:
