@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import click
+import uvicorn
 
+from api.app import create_app
 from cli.run_commands import run, status, worker
+from cli.stack import run_stack
 from core.definitions import expand_paths, names_in_folder
-from core.devserver import DevServerError, start_dev_server
+from core.devserver import DevServerError
 from core.plugins import load_registry
 from core.settings import Settings
 from workflows.compiler import DefinitionLookup, compile_text
@@ -151,26 +154,21 @@ def _type_of(schema: dict[str, Any]) -> str:
 
 @main.command()
 def dev() -> None:
-    """Start the embedded stack on this machine and print its URLs (Ctrl-C stops it)."""
-    settings = Settings()
+    """Start the embedded stack (Temporal dev server, workers, API) and print its URLs."""
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        server = start_dev_server(
-            settings.data_dir, settings.temporal_host, settings.temporal_port, settings.temporal_ui_port
-        )
+        run_stack(Settings())
     except DevServerError as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
-        return
-    try:
-        click.echo(f"Temporal:    {server.address} (state in {server.db_file})")
-        click.echo(f"Temporal UI: {server.ui_url}")
-        click.echo("Press Ctrl-C to stop.", err=True)
-        server.process.wait()
-    except KeyboardInterrupt:
-        click.echo("Stopping...", err=True)
-    finally:
-        server.stop()
+        click.echo("Stopped.", err=True)
+
+
+@main.command()
+def api() -> None:
+    """Serve the API (STEPWISE_API_HOST, STEPWISE_API_PORT) against the configured Temporal."""
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
 
 
 main.add_command(run)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +20,7 @@ SEARCH_ATTRIBUTES = {
     "StepwiseAwaiting": "KeywordList",
 }
 READY_TIMEOUT_S = 60.0
+PR_SET_PDEATHSIG = 1
 
 
 class DevServerError(RuntimeError):
@@ -104,7 +107,9 @@ def start_dev_server(data_dir: Path, host: str, port: int, ui_port: int) -> DevS
     for name, kind in SEARCH_ATTRIBUTES.items():
         command += ["--search-attribute", f"{name}={kind}"]
     with (data_dir / "temporal.log").open("ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - fixed binary
+        process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+            command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
     server = DevServer(process, host, port, ui_port, db_file)
     try:
         _wait_ready(server, data_dir / "temporal.log")
@@ -112,6 +117,13 @@ def start_dev_server(data_dir: Path, host: str, port: int, ui_port: int) -> DevS
         server.stop()
         raise
     return server
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to stop it when the process that started it dies (kill -9 too)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _wait_ready(server: DevServer, log_file: Path) -> None:

@@ -27,3 +27,5 @@ class Settings(BaseSettings):
     worker_shutdown_grace_s: float = 10.0
     # Put before every task queue name, to keep environments (or tests) sharing one Temporal apart.
     task_queue_prefix: str = ""
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000

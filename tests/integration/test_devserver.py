@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
@@ -43,28 +45,60 @@ def test_taken_ports_are_replaced_by_free_ones(tmp_path: Path) -> None:
             server.stop()
 
 
-def test_stepwise_dev_prints_urls_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    port, ui_port = free_port(), free_port()
+def test_stepwise_dev_serves_the_stack_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port, ui_port, api_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "STEPWISE_DATA_DIR": str(tmp_path),
         "STEPWISE_TEMPORAL_PORT": str(port),
         "STEPWISE_TEMPORAL_UI_PORT": str(ui_port),
+        "STEPWISE_API_PORT": str(api_port),
     }
     script = Path(sys.executable).parent / "stepwise"
     process = subprocess.Popen([str(script), "dev"], stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline(), process.stdout.readline()]
-        assert lines[0].startswith("Temporal:    127.0.0.1:")
-        assert lines[1].startswith("Temporal UI: http://127.0.0.1:")
+        lines = [process.stdout.readline() for _ in range(4)]
+        assert (
+            lines[0]
+            == f"API:         http://127.0.0.1:{api_port}/api/v1 (health: http://127.0.0.1:{api_port}/api/v1/health)\n"
+        )
+        assert lines[1] == f"API docs:    http://127.0.0.1:{api_port}/api/docs\n"
+        assert lines[2] == f"Temporal UI: http://127.0.0.1:{ui_port}\n"
+        assert lines[3].startswith(f"Temporal:    127.0.0.1:{port} ")
+        health = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/health", timeout=10).json()
+        assert health["status"] == "ok"
+        assert health["temporal"]["connected"] is True
+        assert httpx.get(f"http://127.0.0.1:{api_port}/api/docs", timeout=10).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=10).status_code == 200
+        example = Path(__file__).parents[2] / "docs" / "examples" / "lead-routing.json"
+        run = subprocess.run(
+            [
+                str(script),
+                "run",
+                str(example),
+                "--wait",
+                "--input",
+                '{"company": "X", "company_size": 900, "budget": 1}',
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout.splitlines()[-1])["owner"] == "enterprise team"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:
             process.kill()
-    address_port = int(lines[0].split(":")[2].split()[0])
     deadline = time.monotonic() + 20
-    while not port_is_free("127.0.0.1", address_port) and time.monotonic() < deadline:
+    while (
+        not (port_is_free("127.0.0.1", port) and port_is_free("127.0.0.1", api_port))
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.2)
-    assert port_is_free("127.0.0.1", address_port)
+    assert port_is_free("127.0.0.1", port)
+    assert port_is_free("127.0.0.1", api_port)

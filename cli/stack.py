@@ -1,0 +1,83 @@
+"""The embedded stack of `stepwise dev`: the Temporal dev server, every worker and the API,
+composed in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+from collections.abc import Callable, Iterator
+
+import click
+import uvicorn
+
+from api.app import create_app
+from core.devserver import DevServer, free_port, port_is_free, start_dev_server
+from core.plugins import load_registry
+from core.settings import Settings
+from core.temporal import connect
+from workers.worker import QUEUES, running_workers
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn without its own signal handling (the stack stops everything together)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str], None]) -> None:
+    """Run workers and the API against a started dev server until SIGINT or SIGTERM."""
+    settings = settings.model_copy(update={"temporal_host": server.host, "temporal_port": server.port})
+    if not port_is_free(settings.api_host, settings.api_port):
+        settings = settings.model_copy(update={"api_port": free_port(settings.api_host)})
+    loaded = load_registry()
+    for error in loaded.errors:
+        click.echo(f"warning: {error}", err=True)
+    client = await connect(settings)
+    config = uvicorn.Config(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+    )
+    api = _ApiServer(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running_workers(client, list(QUEUES), settings, loaded.registry):
+        serving = asyncio.create_task(api.serve())
+        ready = asyncio.create_task(api.ready.wait())
+        await asyncio.wait([serving, ready], return_when=asyncio.FIRST_COMPLETED)
+        if serving.done():
+            ready.cancel()
+            serving.result()
+            raise click.ClickException(f"the API could not start on {settings.api_host}:{settings.api_port}")
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        echo(f"API:         {base}/api/v1 (health: {base}/api/v1/health)")
+        echo(f"API docs:    {base}/api/docs")
+        echo(f"Temporal UI: {server.ui_url}")
+        echo(f"Temporal:    {server.address} (state in {server.db_file})")
+        await stop.wait()
+        click.echo("Stopping...", err=True)
+        api.should_exit = True
+        await serving
+
+
+def run_stack(settings: Settings) -> None:
+    """Start everything, print the URLs, stop everything on Ctrl-C."""
+    server = start_dev_server(
+        settings.data_dir, settings.temporal_host, settings.temporal_port, settings.temporal_ui_port
+    )
+    try:
+        asyncio.run(serve_stack(settings, server, click.echo))
+    finally:
+        server.stop()
