@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -174,3 +175,24 @@ def api() -> None:
 main.add_command(run)
 main.add_command(worker)
 main.add_command(status)
+
+
+def entry() -> None:
+    """The console script: run the command, then leave without interpreter teardown.
+
+    The Temporal SDK's native threads can abort CPython while it finalizes a short-lived
+    process ("PyGILState_Release ... finalizing", temporalio/sdk-python#300), turning a
+    finished command into a crash; so flush what was printed and exit at once.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            code = 1
+        else:
+            code = exc.code or 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
