@@ -139,6 +139,7 @@ class RunWorkflow:
 
 # Pure nodes run back to back in one activation; after this many, a no-op local activity ends
 # it, so the SDK's deadlock detector (2 s without yielding) never trips on long pure work.
+# Changing it changes the commands of runs in flight: do it behind `workflow.patched`.
 PURE_NODES_PER_TASK = 200
 
 

@@ -1,0 +1,76 @@
+"""Record the histories that tests/replay replays: `python -m tests.replay.record`.
+
+Runs each definition in tests/replay/definitions on a throwaway dev server (with a local HTTP
+server for api.fetch) and writes every workflow's history, children included, to histories/.
+Record again only when a change is meant to be incompatible, and say so in the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+
+from core.environments import ephemeral_dev_server
+from core.runs import prepare, start_run
+from core.settings import Settings
+from tests.helpers import registry
+from tests.integration.conftest import HttpServer, _handler
+from workers.worker import QUEUES, running_workers
+from workflows.engine.models import EVENT_SIGNAL, ExternalEvent
+
+HERE = Path(__file__).parent
+DEFINITIONS = HERE / "definitions"
+HISTORIES = HERE / "histories"
+
+
+async def _record(client: Client, run_id: str) -> None:
+    """Write a history as `<workflow id>.json`: replay needs the id (child ids derive from it)."""
+    history = await client.get_workflow_handle(run_id).fetch_history()
+    (HISTORIES / f"{run_id}.json").write_text(history.to_json() + "\n")
+    print(f"recorded {run_id} ({len(history.events)} events)")
+
+
+async def record_all(base: str) -> None:
+    settings = Settings(task_queue_prefix=f"record-{uuid.uuid4().hex[:6]}-", fetch_allow_hosts=["127.0.0.1"])
+    async with (
+        await ephemeral_dev_server() as env,
+        running_workers(env.client, list(QUEUES), settings, registry()),
+    ):
+        runs: list[tuple[str, dict[str, Any], str]] = [
+            ("blocks.yaml", {"base": base, "kind": "a"}, "blocks"),
+            ("graph.yaml", {"base": base, "urgent": True}, "graph-urgent"),
+            ("graph.yaml", {"base": base}, "graph-normal"),
+        ]
+        for filename, run_input, name in runs:
+            prepared = prepare(DEFINITIONS / filename, registry(), DEFINITIONS)
+            handle = await start_run(env.client, prepared, run_input, settings, run_id=f"replay-{name}")
+            await handle.result()
+            await _record(env.client, handle.id)
+            if prepared.plan.calls:
+                await _record(env.client, f"{handle.id}.child.1")
+        prepared = prepare(DEFINITIONS / "events.yaml", registry(), DEFINITIONS)
+        handle = await start_run(env.client, prepared, {}, settings, run_id="replay-events")
+        await handle.signal(EVENT_SIGNAL, ExternalEvent(name="payment_received", payload={"amount": 3}))
+        await handle.result()
+        await _record(env.client, handle.id)
+
+
+def main() -> None:
+    state = HttpServer(base="")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        asyncio.run(record_all(state.base))
+    finally:
+        httpd.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Recorded histories replay on today's RunWorkflow: a change that would break runs in flight
+(a different command order without `workflow.patched`) fails here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workers.worker import sandbox
+from workflows.engine.run import RunWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def replayer() -> Replayer:
+    return Replayer(
+        workflows=[RunWorkflow], data_converter=pydantic_data_converter, workflow_runner=sandbox()
+    )
+
+
+def test_there_are_histories_to_replay() -> None:
+    assert len(HISTORIES) >= 5
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+async def test_a_changed_command_order_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pacing pure work more often inserts local-activity commands the recorded run never had:
+    an unpatched change of command order, which replay must refuse."""
+    from workflows.engine import run
+
+    monkeypatch.setattr(run, "PURE_NODES_PER_TASK", 1)
+    path = next(p for p in HISTORIES if p.stem == "replay-blocks")
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+    assert "Nondeterminism" in str(result.replay_failure)
