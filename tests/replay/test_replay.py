@@ -16,6 +16,11 @@ from workflows.engine.run import RunWorkflow
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
+def load(path: Path) -> WorkflowHistory:
+    """A recorded history; its file is named after the workflow id."""
+    return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
 def replayer() -> Replayer:
     return Replayer(
         workflows=[RunWorkflow], data_converter=pydantic_data_converter, workflow_runner=sandbox()
@@ -28,8 +33,7 @@ def test_there_are_histories_to_replay() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path) -> None:
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
-    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    result = await replayer().replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
 
 
@@ -40,7 +44,6 @@ async def test_a_changed_command_order_is_caught(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(run, "PURE_NODES_PER_TASK", 1)
     path = next(p for p in HISTORIES if p.stem == "replay-blocks")
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
-    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    result = await replayer().replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is not None
     assert "Nondeterminism" in str(result.replay_failure)
