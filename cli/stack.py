@@ -44,7 +44,7 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
     loaded = load_registry()
     for error in loaded.errors:
         click.echo(f"warning: {error}", err=True)
-    client = await connect(settings)
+    client = await connect(settings, wait_s=30)
     config = uvicorn.Config(
         create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
     )

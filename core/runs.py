@@ -107,6 +107,7 @@ async def start_run(
             owner=owner,
             children=prepared.children,
             queue_prefix=settings.task_queue_prefix,
+            continue_as_new_after=settings.continue_as_new_after,
         ),
         id=run_id or new_run_id(prepared.plan),
         task_queue=settings.task_queue_prefix + WORKFLOW_QUEUE,

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     worker_max_concurrent_activities: int = 100
     worker_max_concurrent_workflow_tasks: int = 100
     worker_shutdown_grace_s: float = 10.0
+    # A run continues as new (same run id, fresh history) once its history has this many events.
+    continue_as_new_after: int = 2_000
     # Put before every task queue name, to keep environments (or tests) sharing one Temporal apart.
     task_queue_prefix: str = ""
     api_host: str = "127.0.0.1"

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from workflows import plan as p
 from workflows.dsl import case_key
 from workflows.modules.registry import Registry
+from workflows.resume import Resume, ResumeLevel
 from workflows.templates import TemplateError, render_value
 
 # A goto that keeps failing is stopped after this many jumps in one body.
@@ -30,6 +31,14 @@ class StepError(Exception):
         self.step_id = step_id
         self.error_type = error_type
         self.message = message
+
+
+class ContinueAsNewRequested(Exception):
+    """Raised at a safe point when the executor wants a fresh history; carries the position."""
+
+    def __init__(self, resume: Resume) -> None:
+        super().__init__("continue as new")
+        self.resume = resume
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,10 @@ class Executor(Protocol):
     async def pace(self) -> None:
         """Called after every node: a chance to let long pure work yield (see RunWorkflow)."""
 
+    def should_continue_as_new(self) -> bool:
+        """Asked at safe points: True to continue in a fresh history from here."""
+        return False
+
 
 class PureOnly:
     """An executor for plans of pure steps: anything else is an error naming the step."""
@@ -71,6 +84,9 @@ class PureOnly:
 
     async def pace(self) -> None:
         return None
+
+    def should_continue_as_new(self) -> bool:
+        return False
 
 
 @dataclass
@@ -92,26 +108,55 @@ class _Done:
     branch: str | None = None
 
 
+@dataclass
+class _Level:
+    """A body on the chain of active blocks (tracked while nothing runs concurrently)."""
+
+    outcome: dict[str, _Done]
+    current: str | None = None
+    iteration: int | None = None
+    chosen: str | None = None
+
+    def snapshot(self) -> ResumeLevel:
+        decided = {k: (d.taken, d.branch) for k, d in self.outcome.items()}
+        return ResumeLevel(
+            decided=decided, current=self.current, iteration=self.iteration, chosen=self.chosen
+        )
+
+
+Resuming = tuple[ResumeLevel, list[ResumeLevel]]
+
+
 class Interpreter:
     """Runs one plan to its output."""
 
     def __init__(
-        self, plan: p.Plan, registry: Registry, executor: Executor, run_input: Any, run: RunInfo
+        self,
+        plan: p.Plan,
+        registry: Registry,
+        executor: Executor,
+        run_input: Any,
+        run: RunInfo,
+        resume: Resume | None = None,
     ) -> None:
         self.plan = plan
         self.registry = registry
         self.executor = executor
         self.input = run_input
         self.run_info = run.as_scope()
-        self.state: dict[str, Any] = dict(plan.state)
+        self.state: dict[str, Any] = dict(resume.state if resume else plan.state)
         self.graph = plan.form == "graph"
         # Latest status of each node id that has started: running, done, skipped or failed.
-        self.progress: dict[str, str] = {}
+        self.progress: dict[str, str] = dict(resume.progress) if resume else {}
+        self._resume = resume
+        self._levels: list[_Level] = []
+        self._concurrent = 0
 
     async def run(self) -> Any:
         """Run the plan; the output is the `output` template's value, else the final state."""
-        frame = Frame()
-        await self.body(self.plan.body, frame)
+        resume = self._resume
+        frame = Frame(dict(resume.steps), dict(resume.names)) if resume else Frame()
+        await self.body(self.plan.body, frame, resume.levels if resume else None)
         if not self.plan.has_output:
             return dict(self.state)
         try:
@@ -132,9 +177,18 @@ class Interpreter:
         scope.update(frame.names)
         return scope
 
-    async def body(self, body: p.Body, frame: Frame) -> None:
+    async def body(self, body: p.Body, frame: Frame, resume: list[ResumeLevel] | None = None) -> None:
         """Run a graph of nodes; a node runs once its incoming edges are decided."""
         outcome: dict[str, _Done] = {}
+        level = _Level(outcome)
+        tracked = self._concurrent == 0
+        if tracked:
+            self._levels.append(level)
+        resuming: Resuming | None = None
+        if resume:
+            outcome.update({k: _Done(taken, branch) for k, (taken, branch) in resume[0].decided.items()})
+            if resume[0].current is not None:
+                resuming = (resume[0], resume[1:])
         # node id -> (launch number, task); a report from an older launch is stale.
         running: dict[str, tuple[int, asyncio.Task[None]]] = {}
         reports: asyncio.Queue[tuple[str, int, str | None, Exception | None]] = asyncio.Queue()
@@ -142,25 +196,31 @@ class Interpreter:
         launches = 0
         gotos = 0
 
-        async def execute(node: p.PlanNode, launch: int, error: StepError | None) -> None:
+        async def execute(
+            node: p.PlanNode, launch: int, error: StepError | None, again: Resuming | None
+        ) -> None:
             try:
-                branch = await self.node(node, frame, error)
+                branch = await self.node(node, frame, error, again)
             except Exception as exc:  # reported to the driver, which applies on_error
                 reports.put_nowait((node.id, launch, None, exc))
             else:
                 reports.put_nowait((node.id, launch, branch, None))
 
-        def launch(node: p.PlanNode, error: StepError | None) -> None:
+        def launch(node: p.PlanNode, error: StepError | None, again: Resuming | None = None) -> None:
             nonlocal launches
             launches += 1
-            running[node.id] = (launches, asyncio.create_task(execute(node, launches, error)))
+            level.current, level.iteration, level.chosen = node.id, None, None
+            running[node.id] = (launches, asyncio.create_task(execute(node, launches, error, again)))
 
         try:
             while True:
                 for node in body.nodes:
                     if node.id in outcome or node.id in running:
                         continue
-                    if node.id in forced:
+                    if resuming is not None and node.id == resuming[0].current:
+                        launch(node, None, resuming)
+                        resuming = None
+                    elif node.id in forced:
                         launch(node, forced.pop(node.id))
                     elif all(e.source == p.START or e.source in outcome for e in node.after):
                         if node.after and not any(self._taken(e, outcome) for e in node.after):
@@ -174,13 +234,18 @@ class Interpreter:
                 if running.get(node_id, (None,))[0] != number:
                     continue  # reset by a goto after it finished
                 del running[node_id]
+                level.current = None
                 if exc is None:
                     outcome[node_id] = _Done(True, branch)
+                    if tracked and not running and self._levels[0] is level:
+                        self._safe_point(frame)
                     continue
+                if not isinstance(exc, StepError):
+                    raise exc
                 self.progress[node_id] = "failed"
                 node = next(n for n in body.nodes if n.id == node_id)
                 on_error = node.on_error if isinstance(node, p.ModuleNode) else p.OnError()
-                if not isinstance(exc, StepError) or on_error.action == "fail":
+                if on_error.action == "fail":
                     raise exc
                 if on_error.action == "continue":
                     outcome[node_id] = _Done(True)
@@ -207,6 +272,8 @@ class Interpreter:
             running.clear()
             raise
         finally:
+            if tracked and self._levels and self._levels[-1] is level:
+                self._levels.pop()
             await _cancel_all([task for _, task in running.values()])
 
     @staticmethod
@@ -216,39 +283,60 @@ class Interpreter:
         done = outcome[edge.source]
         return done.taken and (edge.branch is None or edge.branch == done.branch)
 
-    async def node(self, node: p.PlanNode, frame: Frame, error: StepError | None) -> str | None:
-        """Run one node; returns the branch a route chose."""
+    async def node(
+        self, node: p.PlanNode, frame: Frame, error: StepError | None, resume: Resuming | None = None
+    ) -> str | None:
+        """Run one node (or carry on inside it, when resuming); returns the branch a route chose."""
         local = frame if error is None else Frame(frame.steps, {**frame.names, "error": _error_scope(error)})
         self.progress[node.id] = "running"
-        if node.when is not None and not self._truthy(node.when, local, node.id, "if"):
+        if resume is None and node.when is not None and not self._truthy(node.when, local, node.id, "if"):
             self.progress[node.id] = "skipped"
             return None
-        branch = await self._run_node(node, frame, local)
+        branch = await self._run_node(node, frame, local, resume)
         self.progress[node.id] = "done"
         await self.executor.pace()
         return branch
 
-    async def _run_node(self, node: p.PlanNode, frame: Frame, local: Frame) -> str | None:
+    async def _run_node(
+        self, node: p.PlanNode, frame: Frame, local: Frame, resume: Resuming | None
+    ) -> str | None:
+        container = self._levels[-1] if self._concurrent == 0 and self._levels else None
+        inner = resume[1] if resume else None
         outputs: dict[str, Any]
         if isinstance(node, p.ModuleNode):
             outputs = await self.module(node, local)
         elif isinstance(node, p.RouteNode):
             return "true" if self._truthy(node.condition, local, node.id, "condition") else "false"
         elif isinstance(node, p.BranchNode):
-            chosen = self._truthy(node.condition, local, node.id, "if")
-            await self.body(node.then if chosen else node.otherwise, local)
+            chosen = resume[0].chosen if resume else None
+            if chosen is None:
+                chosen = "then" if self._truthy(node.condition, local, node.id, "if") else "otherwise"
+            if container is not None:
+                container.chosen = chosen
+            await self.body(node.then if chosen == "then" else node.otherwise, local, inner)
             outputs = {}
         elif isinstance(node, p.SwitchNode):
-            key = case_key(self._render(node.value, local, node.id, "switch"))
-            await self.body(node.cases.get(key, node.default), local)
+            key = resume[0].chosen if resume else case_key(self._render(node.value, local, node.id, "switch"))
+            if container is not None:
+                container.chosen = key if key in node.cases else None
+            await self.body(node.cases.get(key or "", node.default), local, inner)
             outputs = {}
         elif isinstance(node, p.ParallelNode):
-            await _all_or_nothing([self.body(b, local) for b in node.branches.values()])
+            self._concurrent += 1
+            try:
+                await _all_or_nothing([self.body(b, local) for b in node.branches.values()])
+            finally:
+                self._concurrent -= 1
             outputs = {}
         elif isinstance(node, p.ForEachNode):
-            outputs = {"results": await self.for_each(node, local)}
+            self._concurrent += 1
+            try:
+                outputs = {"results": await self.for_each(node, local)}
+            finally:
+                self._concurrent -= 1
         elif isinstance(node, p.LoopNode):
-            await self.loop(node, local)
+            start = (resume[0].iteration or 1) if resume else 1
+            await self.loop(node, local, container, start, inner)
             outputs = {}
         elif isinstance(node, p.CallNode):
             child_input = self._render(node.input, local, node.id, "input")
@@ -304,13 +392,48 @@ class Interpreter:
         await _all_or_nothing([iteration(i, item) for i, item in enumerate(items)])
         return results
 
-    async def loop(self, node: p.LoopNode, frame: Frame) -> None:
-        for iteration in range(1, node.max_iterations + 1):
-            frame.names["loop"] = {"iteration": iteration}
-            await self.body(node.body, frame)
-            if node.until is not None and self._truthy(node.until, frame, node.id, "until"):
-                break
-        frame.names.pop("loop", None)
+    async def loop(
+        self,
+        node: p.LoopNode,
+        frame: Frame,
+        container: _Level | None,
+        start: int,
+        inner: list[ResumeLevel] | None,
+    ) -> None:
+        """Iterations `start`.. (resuming inside `start` when `inner` says where); between
+        iterations is a safe point to continue as new."""
+        outer = frame.names.get("loop")
+        try:
+            for iteration in range(start, node.max_iterations + 1):
+                frame.names["loop"] = {"iteration": iteration}
+                if container is not None:
+                    container.iteration = iteration
+                await self.body(node.body, frame, inner)
+                inner = None
+                if node.until is not None and self._truthy(node.until, frame, node.id, "until"):
+                    break
+                if iteration < node.max_iterations and container is not None:
+                    container.iteration = iteration + 1
+                    self._safe_point(frame)
+        finally:
+            if outer is None:
+                frame.names.pop("loop", None)
+            else:
+                frame.names["loop"] = outer
+
+    def _safe_point(self, frame: Frame) -> None:
+        """Continue as new here if the executor asks and nothing runs concurrently."""
+        if self._concurrent == 0 and self.executor.should_continue_as_new():
+            names = {k: v for k, v in frame.names.items() if k != "loop"}
+            raise ContinueAsNewRequested(
+                Resume(
+                    state=dict(self.state),
+                    steps=dict(frame.steps),
+                    names=names,
+                    levels=[level.snapshot() for level in self._levels],
+                    progress=dict(self.progress),
+                )
+            )
 
     def _render(self, value: Any, frame: Frame, step_id: str, what: str) -> Any:
         try:

@@ -12,15 +12,16 @@ from pathlib import Path
 
 import httpx
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
-from temporalio.client import Client
 
 from core.devserver import SEARCH_ATTRIBUTES, free_port, port_is_free, start_dev_server
+from core.settings import Settings
+from core.temporal import connect
 
 
 async def test_dev_server_runs_with_stepwise_search_attributes(tmp_path: Path) -> None:
     server = start_dev_server(tmp_path, "127.0.0.1", free_port(), free_port())
     try:
-        client = await Client.connect(server.address)
+        client = await connect(Settings(), server.address, wait_s=30)
         response = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace="default")
         )

@@ -128,7 +128,7 @@ async def test_a_run_survives_a_dev_server_restart(tmp_path: Path) -> None:
         """
     )
     try:
-        client = await connect(settings, server.address)
+        client = await connect(settings, server.address, wait_s=30)
         handle = await start_run(client, Prepared(plan), {}, settings)
         async with running_workers(client, list(QUEUES), settings, load_registry().registry):
 
@@ -139,7 +139,7 @@ async def test_a_run_survives_a_dev_server_restart(tmp_path: Path) -> None:
             await assert_eventually(waiting)
         server.stop()
         server = start_dev_server(tmp_path, "127.0.0.1", port, ui_port)
-        client = await connect(settings, server.address)
+        client = await connect(settings, server.address, wait_s=30)
         async with running_workers(client, list(QUEUES), settings, load_registry().registry):
             again = client.get_workflow_handle(handle.id, result_type=RunOutput)
             await again.signal(EVENT_SIGNAL, ExternalEvent(name="go"))

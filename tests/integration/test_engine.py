@@ -241,3 +241,29 @@ async def test_cancelling_a_run_stops_its_for_each_and_activities(
     events = [e.event_type async for e in handle.fetch_history_events()]
     assert events.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == 2
     assert events.count(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED) == 2
+
+
+async def test_an_event_sent_with_the_start_is_kept(stack: Stack) -> None:
+    """Signal-with-start puts the event in the run's first activation, before `run` begins."""
+    from workflows.engine.models import (
+        EVENT_SIGNAL,
+        WORKFLOW_NAME,
+        WORKFLOW_QUEUE,
+        ExternalEvent,
+        RunInput,
+        RunOutput,
+    )
+
+    plan = plan_of(
+        'output: "{{ steps.paid.payload }}"\nsteps: [{id: paid, wait: {signal: payment_received}}]'
+    )
+    handle = await stack.env.client.start_workflow(
+        WORKFLOW_NAME,
+        RunInput(plan=plan, plan_hash=plan.content_hash(), queue_prefix=stack.settings.task_queue_prefix),
+        id=f"early-event-{stack.settings.task_queue_prefix}",
+        task_queue=stack.settings.task_queue_prefix + WORKFLOW_QUEUE,
+        result_type=RunOutput,
+        start_signal=EVENT_SIGNAL,
+        start_signal_args=[ExternalEvent(name="payment_received", payload="early")],
+    )
+    assert (await handle.result()).output == "early"

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from workflows.plan import Plan
+from workflows.resume import Resume
 
 WORKFLOW_NAME = "stepwise.run"
 WORKFLOW_QUEUE = "stepwise"
@@ -17,7 +18,15 @@ STATUS_QUERY = "status"
 EVENT_SIGNAL = "event"
 # A no-op local activity that ends a workflow activation (see RunWorkflow's pacing).
 YIELD_ACTIVITY = "stepwise.yield"
+DEFAULT_CONTINUE_AS_NEW_AFTER = 2_000
 RunStatusName = Literal["running", "waiting", "completed", "failed", "cancelled"]
+
+
+class ExternalEvent(BaseModel):
+    """An event a `wait: {signal: NAME}` step waits for, sent through the API or CLI."""
+
+    name: str
+    payload: Any = None
 
 
 class RunInput(BaseModel):
@@ -31,6 +40,14 @@ class RunInput(BaseModel):
     children: dict[str, Plan] = Field(default_factory=dict)
     # Put before the task queue of every activity (the settings' task_queue_prefix).
     queue_prefix: str = ""
+    # Continue as new (same run id, fresh history) once history holds this many events.
+    continue_as_new_after: int = DEFAULT_CONTINUE_AS_NEW_AFTER
+    # Set when this run continues an earlier history of the same run.
+    resume: Resume | None = None
+    started_at: str | None = None
+    pending_events: list[ExternalEvent] = Field(default_factory=list)
+    children_started: int = 0
+    continued: int = 0
 
 
 class RunOutput(BaseModel):
@@ -50,13 +67,6 @@ class ModuleResult(BaseModel):
     outputs: dict[str, Any] = Field(default_factory=dict)
 
 
-class ExternalEvent(BaseModel):
-    """An event a `wait: {signal: NAME}` step waits for, sent through the API or CLI."""
-
-    name: str
-    payload: Any = None
-
-
 class StepStatus(BaseModel):
     id: str
     status: Literal["pending", "running", "done", "skipped", "failed"]
@@ -74,3 +84,4 @@ class RunStatus(BaseModel):
     pending: int
     progress: float = Field(description="Percentage of steps that are done or skipped")
     state_keys: list[str]
+    continued: int = Field(default=0, description="How many times the run continued as new")

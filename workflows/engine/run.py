@@ -19,6 +19,7 @@ from temporalio.workflow import ActivityCancellationType
 from workflows import plan as p
 from workflows.durations import parse_duration_ms
 from workflows.engine.models import (
+    DEFAULT_CONTINUE_AS_NEW_AFTER,
     EVENT_SIGNAL,
     STATUS_QUERY,
     WORKFLOW_NAME,
@@ -33,7 +34,7 @@ from workflows.engine.models import (
     StepStatus,
 )
 from workflows.engine.registry import current_registry
-from workflows.interpreter import Interpreter, RunInfo, StepError
+from workflows.interpreter import ContinueAsNewRequested, Interpreter, RunInfo, StepError
 
 STATUS_KEY = SearchAttributeKey.for_keyword("StepwiseStatus")
 DEFINITION_KEY = SearchAttributeKey.for_keyword("StepwiseDefinition")
@@ -61,11 +62,30 @@ class RunWorkflow:
                 "the plan does not match its hash", type="PlanMismatch", non_retryable=True
             )
         info = workflow.info()
-        run_info = RunInfo(info.workflow_id, run.plan_hash, info.start_time.isoformat())
-        interpreter = Interpreter(run.plan, current_registry(), _Executor(self), run.input, run_info)
+        started_at = run.started_at or info.start_time.isoformat()
+        run_info = RunInfo(info.workflow_id, run.plan_hash, started_at)
+        # Signals in the first activation are handled before this method starts: keep them.
+        self._events = [*run.pending_events, *self._events]
+        self._children = run.children_started
+        interpreter = Interpreter(
+            run.plan, current_registry(), _Executor(self), run.input, run_info, run.resume
+        )
         self._interpreter = interpreter
         try:
             output = await interpreter.run()
+        except ContinueAsNewRequested as request:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(
+                run.model_copy(
+                    update={
+                        "resume": request.resume,
+                        "started_at": started_at,
+                        "pending_events": self._events,
+                        "children_started": self._children,
+                        "continued": run.continued + 1,
+                    }
+                )
+            )
         except StepError as exc:
             self._set_status("failed")
             raise ApplicationError(
@@ -104,6 +124,7 @@ class RunWorkflow:
             pending=sum(1 for s in steps if s.status == "pending"),
             progress=round(100.0 * finished / len(steps), 1) if steps else 100.0,
             state_keys=sorted(state),
+            continued=self._run.continued,
         )
 
     def _set_status(self, status: RunStatusName) -> None:
@@ -149,6 +170,12 @@ class _Executor:
     def __init__(self, owner: RunWorkflow) -> None:
         self.owner = owner
         self.since_yield = 0
+
+    def should_continue_as_new(self) -> bool:
+        run = self.owner._run
+        info = workflow.info()
+        limit = run.continue_as_new_after if run else DEFAULT_CONTINUE_AS_NEW_AFTER
+        return info.get_current_history_length() >= limit or info.is_continue_as_new_suggested()
 
     async def pace(self) -> None:
         self.since_yield += 1
