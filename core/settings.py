@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = 30.0
     fetch_max_bytes: int = 1024 * 1024
     worker_max_concurrent_activities: int = 100
+    # Per queue, overriding the above: STEPWISE_WORKER_QUEUE_CONCURRENCY='{"llm": 2, "media": 4}'.
+    worker_queue_concurrency: dict[str, int] = {}
     worker_max_concurrent_workflow_tasks: int = 100
     worker_shutdown_grace_s: float = 10.0
     # A run continues as new (same run id, fresh history) once its history has this many events.

@@ -66,7 +66,9 @@ def build_worker(client: Client, queue: str, settings: Settings, http: httpx.Asy
         workflows=workflows,
         activities=activities_for(queue, http, settings),
         workflow_runner=sandbox(),
-        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_activities=settings.worker_queue_concurrency.get(
+            queue, settings.worker_max_concurrent_activities
+        ),
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_s),
         # Heartbeats reach the server within 2 s, so a cancelled activity stops promptly.

@@ -90,6 +90,17 @@ def test_stepwise_dev_serves_the_stack_and_stops_cleanly_on_sigterm(tmp_path: Pa
         )
         assert run.returncode == 0, run.stderr
         assert json.loads(run.stdout.splitlines()[-1])["owner"] == "enterprise team"
+        run_id = next(line.split()[-1] for line in run.stderr.splitlines() if line.startswith("started run "))
+        status = subprocess.run(
+            [str(script), "status", run_id], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert status.returncode == 0, status.stderr
+        report = json.loads(status.stdout)
+        assert (report["status"], report["definition"], report["progress"]) == (
+            "completed",
+            "lead-routing",
+            100.0,
+        )
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

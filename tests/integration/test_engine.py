@@ -267,3 +267,46 @@ async def test_an_event_sent_with_the_start_is_kept(stack: Stack) -> None:
         start_signal_args=[ExternalEvent(name="payment_received", payload="early")],
     )
     assert (await handle.result()).output == "early"
+
+
+async def test_cancelling_a_run_cancels_its_child_run(stack: Stack) -> None:
+    from temporalio.client import WorkflowExecutionStatus
+    from temporalio.service import RPCError
+
+    from tests.integration.eventually import assert_eventually
+
+    child = "stepwise: 1\nname: waits-forever\nsteps: [{id: hold, wait: {signal: never}}]\n"
+    prepared = Prepared(
+        plan_of("steps: [{id: sub, call: waits-forever}]"), {"waits-forever": plan_of(child, header=False)}
+    )
+    handle = await start_run(stack.env.client, prepared, {}, stack.settings)
+    child_handle = stack.env.client.get_workflow_handle(f"{handle.id}.sub.1")
+
+    async def child_waiting() -> None:
+        try:
+            description = await child_handle.describe()
+        except RPCError as exc:  # not started yet
+            raise AssertionError(str(exc)) from exc
+        attributes = {k.name: v for k, v in description.typed_search_attributes}
+        assert attributes.get("StepwiseStatus") == "waiting"
+
+    await assert_eventually(child_waiting)
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+
+    async def child_cancelled() -> None:
+        assert (await child_handle.describe()).status == WorkflowExecutionStatus.CANCELED
+
+    await assert_eventually(child_cancelled)
+
+
+def test_per_queue_concurrency_overrides_the_default() -> None:
+    from core.settings import Settings
+
+    settings = Settings(worker_queue_concurrency={"llm": 2})
+    assert settings.worker_queue_concurrency.get("llm", settings.worker_max_concurrent_activities) == 2
+    assert (
+        settings.worker_queue_concurrency.get("integrations", settings.worker_max_concurrent_activities)
+        == 100
+    )
