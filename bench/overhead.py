@@ -41,28 +41,23 @@ def bench_registry() -> Registry:
     return registry
 
 
-def activity_definition(steps: int) -> str:
-    lines = ["  - {id: s0, module: bench.echo, inputs: {value: 0}}"]
+def chain_definition(name: str, module: str, steps: int) -> str:
+    """`steps` steps of one module, each passing the previous value plus one."""
+    lines = [f"  - {{id: s0, module: {module}, inputs: {{value: 0}}}}"]
     for i in range(1, steps):
         lines.append(
-            f'  - {{id: s{i}, module: bench.echo, inputs: {{value: "{{{{ steps.s{i - 1}.value + 1 }}}}"}}}}'
+            f'  - {{id: s{i}, module: {module}, inputs: {{value: "{{{{ steps.s{i - 1}.value + 1 }}}}"}}}}'
         )
-    return (
-        f'stepwise: 1\nname: bench-activities\noutput: "{{{{ steps.s{steps - 1}.value + 1 }}}}"\nsteps:\n'
-        + "\n".join(lines)
-    )
+    output = f'"{{{{ steps.s{steps - 1}.value + 1 }}}}"'
+    return f"stepwise: 1\nname: {name}\noutput: {output}\nsteps:\n" + "\n".join(lines)
+
+
+def activity_definition(steps: int) -> str:
+    return chain_definition("bench-activities", "bench.echo", steps)
 
 
 def pure_definition(steps: int) -> str:
-    lines = ["  - {id: s0, module: transform.extract, inputs: {value: 0}}"]
-    for i in range(1, steps):
-        lines.append(
-            f'  - {{id: s{i}, module: transform.extract, inputs: {{value: "{{{{ steps.s{i - 1}.value + 1 }}}}"}}}}'
-        )
-    return (
-        f'stepwise: 1\nname: bench-pure\noutput: "{{{{ steps.s{steps - 1}.value + 1 }}}}"\nsteps:\n'
-        + "\n".join(lines)
-    )
+    return chain_definition("bench-pure", "transform.extract", steps)
 
 
 @dataclass
