@@ -79,7 +79,7 @@ class RunStatus(BaseModel):
     definition: str
     plan_hash: str
     steps: list[StepStatus]
-    done: int
+    done: int = Field(description="Steps finished: done or skipped")
     running: int
     pending: int
     progress: float = Field(description="Percentage of steps that are done or skipped")

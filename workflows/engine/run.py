@@ -97,6 +97,7 @@ class RunWorkflow:
         except asyncio.CancelledError:
             self._set_status("cancelled")
             raise
+        await workflow.wait_condition(workflow.all_handlers_finished)
         self._set_status("completed")
         return RunOutput(output=output)
 
