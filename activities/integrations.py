@@ -6,7 +6,7 @@ import email.utils
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from temporalio import activity
@@ -19,6 +19,8 @@ from workflows.engine.models import ModuleCall, ModuleResult
 from workflows.modules.api import FetchInput, FetchOutput
 
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+REDIRECT_STATUS = {301, 302, 303, 307, 308}
+MAX_REDIRECTS = 10
 
 
 class IntegrationActivities:
@@ -32,45 +34,62 @@ class IntegrationActivities:
     async def fetch(self, call: ModuleCall) -> ModuleResult:
         """api.fetch: call an HTTP API; 429 and 5xx are retried (honouring Retry-After)."""
         request = _validated(call)
-        url = urlsplit(request.url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ApplicationError(
-                f"'{request.url}' is not an http(s) URL", type="InvalidInput", non_retryable=True
-            )
-        try:
-            await check_host(
-                url.hostname,
-                url.port or (443 if url.scheme == "https" else 80),
-                self.settings.fetch_allow_hosts,
-            )
-        except BlockedAddress as exc:
-            raise ApplicationError(str(exc), type="BlockedAddress", non_retryable=True) from exc
+        method, url = request.method, request.url
         body, content = _encode_body(request.body)
         headers = {**({"content-type": content} if content else {}), **request.headers}
-        try:
-            async with (
-                heartbeating(),
-                self.http.stream(
-                    request.method,
-                    request.url,
-                    headers=headers,
-                    content=body,
-                    timeout=self.settings.fetch_timeout_s,
-                ) as response,
-            ):
-                raw = await self._read(response)
-        except httpx.TimeoutException as exc:
-            raise ApplicationError(f"{request.method} {request.url} timed out", type="HttpTimeout") from exc
-        except httpx.TransportError as exc:
-            raise ApplicationError(
-                f"{request.method} {request.url} failed: {exc}", type="HttpConnectError"
-            ) from exc
-        data = _decode(raw, response.headers.get("content-type", ""))
-        _raise_for_status(request, response, data)
+        async with heartbeating():
+            # Redirects are followed here, one hop at a time, so every hop passes the address guard.
+            for _ in range(MAX_REDIRECTS + 1):
+                await self._check_url(url)
+                status, reply_headers, raw = await self._send(method, url, headers, body)
+                location = reply_headers.get("location")
+                if status not in REDIRECT_STATUS or not location:
+                    break
+                url = urljoin(url, location)
+                if status == 303 or (status in (301, 302) and method == "POST"):
+                    method, body = "GET", None
+                    headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+            else:
+                raise ApplicationError(
+                    f"{request.url} redirected more than {MAX_REDIRECTS} times",
+                    type="TooManyRedirects",
+                    non_retryable=True,
+                )
+        data = _decode(raw, reply_headers.get("content-type", ""))
+        _raise_for_status(request, status, reply_headers.get("retry-after"), data)
         if request.extract_path:
             data = _extract(data, request.extract_path)
-        output = FetchOutput(response=data, status_code=response.status_code, success=response.is_success)
+        output = FetchOutput(response=data, status_code=status, success=200 <= status < 300)
         return ModuleResult(outputs=output.model_dump(mode="json"))
+
+    async def _check_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ApplicationError(f"'{url}' is not an http(s) URL", type="InvalidInput", non_retryable=True)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            await check_host(parts.hostname, port, self.settings.fetch_allow_hosts)
+        except BlockedAddress as exc:
+            raise ApplicationError(str(exc), type="BlockedAddress", non_retryable=True) from exc
+
+    async def _send(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[int, httpx.Headers, bytes]:
+        try:
+            async with self.http.stream(
+                method,
+                url,
+                headers=headers,
+                content=body,
+                timeout=self.settings.fetch_timeout_s,
+                follow_redirects=False,
+            ) as response:
+                raw = await self._read(response)
+        except httpx.TimeoutException as exc:
+            raise ApplicationError(f"{method} {url} timed out", type="HttpTimeout") from exc
+        except httpx.TransportError as exc:
+            raise ApplicationError(f"{method} {url} failed: {exc}", type="HttpConnectError") from exc
+        return response.status_code, response.headers, raw
 
     async def _read(self, response: httpx.Response) -> bytes:
         limit = self.settings.fetch_max_bytes
@@ -115,21 +134,19 @@ def _decode(raw: bytes, content_type: str) -> Any:
     return text
 
 
-def _raise_for_status(request: FetchInput, response: httpx.Response, data: Any) -> None:
-    status = response.status_code
+def _raise_for_status(request: FetchInput, status: int, retry_after: str | None, data: Any) -> None:
     if status < 400:
         return
     excerpt = (data if isinstance(data, str) else json.dumps(data))[:300]
     message = f"{request.method} {request.url} answered {status}: {excerpt}"
     if status in RETRYABLE_STATUS:
         raise ApplicationError(
-            message, {"status_code": status}, type=f"Http{status}", next_retry_delay=_retry_after(response)
+            message, {"status_code": status}, type=f"Http{status}", next_retry_delay=_retry_after(retry_after)
         )
     raise ApplicationError(message, {"status_code": status}, type=f"Http{status}", non_retryable=True)
 
 
-def _retry_after(response: httpx.Response) -> timedelta | None:
-    value = response.headers.get("retry-after")
+def _retry_after(value: str | None) -> timedelta | None:
     if not value:
         return None
     if value.strip().isdigit():

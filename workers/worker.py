@@ -82,7 +82,7 @@ async def running_workers(
 ) -> AsyncIterator[list[Worker]]:
     """Run workers for the queues until the block ends; then shut them down gracefully."""
     use_registry(registry)
-    async with httpx.AsyncClient(follow_redirects=True) as http:
+    async with httpx.AsyncClient() as http:
         served = [q for q in queues if q == WORKFLOW_QUEUE or activities_for(q, http, settings)]
         workers = [build_worker(client, q, settings, http) for q in served]
         tasks = [asyncio.create_task(w.run()) for w in workers]

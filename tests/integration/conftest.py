@@ -111,6 +111,12 @@ def _handler(server: HttpServer) -> type[BaseHTTPRequestHandler]:
                     self._send(503, {"error": "busy"}, {"retry-after": "1"})
                 else:
                     self._send(200, {"ok": True, "attempts": count})
+            elif path == "/redirect":
+                self._send(302, {}, {"location": "/items"})
+            elif path == "/redirect-internal":
+                self._send(302, {}, {"location": "http://10.255.255.1:9/secret"})
+            elif path == "/redirect-loop":
+                self._send(302, {}, {"location": "/redirect-loop"})
             elif path == "/missing":
                 self._send(404, {"error": "no such thing"})
             elif path == "/big":

@@ -68,3 +68,27 @@ async def test_bad_requests_are_not_retried(
         await fetch(Settings(fetch_allow_hosts=["127.0.0.1"]), inputs)
     assert info.value.type == error_type
     assert info.value.non_retryable
+
+
+async def test_redirects_are_followed(http_server: HttpServer) -> None:
+    result = await fetch(
+        Settings(fetch_allow_hosts=["127.0.0.1"]),
+        {"url": f"{http_server.base}/redirect", "extract_path": "data.items.0.name"},
+    )
+    assert result.outputs == {"response": "a", "status_code": 200, "success": True}
+
+
+async def test_a_redirect_to_an_internal_address_is_refused(http_server: HttpServer) -> None:
+    with pytest.raises(ApplicationError) as info:
+        await fetch(
+            Settings(fetch_allow_hosts=["127.0.0.1"]), {"url": f"{http_server.base}/redirect-internal"}
+        )
+    assert info.value.type == "BlockedAddress"
+    assert "10.255.255.1" in info.value.message
+
+
+async def test_a_redirect_loop_stops(http_server: HttpServer) -> None:
+    with pytest.raises(ApplicationError) as info:
+        await fetch(Settings(fetch_allow_hosts=["127.0.0.1"]), {"url": f"{http_server.base}/redirect-loop"})
+    assert info.value.type == "TooManyRedirects"
+    assert info.value.non_retryable
