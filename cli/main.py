@@ -13,6 +13,7 @@ import click
 import uvicorn
 
 from api.app import create_app
+from cli.human_commands import inbox_command, respond_command, signal_command
 from cli.run_commands import run, status, worker
 from cli.stack import run_stack
 from core.definitions import expand_paths, names_in_folder
@@ -175,6 +176,9 @@ def api() -> None:
 main.add_command(run)
 main.add_command(worker)
 main.add_command(status)
+main.add_command(inbox_command)
+main.add_command(respond_command)
+main.add_command(signal_command)
 
 
 def entry() -> None:

@@ -15,6 +15,8 @@ from workflows.resume import Resume
 WORKFLOW_NAME = "stepwise.run"
 WORKFLOW_QUEUE = "stepwise"
 STATUS_QUERY = "status"
+INTERACTIONS_QUERY = "interactions"
+RESPOND_UPDATE = "respond"
 EVENT_SIGNAL = "event"
 # A no-op local activity that ends a workflow activation (see RunWorkflow's pacing).
 YIELD_ACTIVITY = "stepwise.yield"

@@ -18,9 +18,21 @@ from temporalio.workflow import ActivityCancellationType
 
 from workflows import plan as p
 from workflows.durations import parse_duration_ms
+from workflows.engine.human import (
+    InteractionRequest,
+    InvalidAnswer,
+    RespondInput,
+    RespondResult,
+    answer_outputs,
+    awaiting,
+    may_answer,
+    request_for,
+)
 from workflows.engine.models import (
     DEFAULT_CONTINUE_AS_NEW_AFTER,
     EVENT_SIGNAL,
+    INTERACTIONS_QUERY,
+    RESPOND_UPDATE,
     STATUS_QUERY,
     WORKFLOW_NAME,
     YIELD_ACTIVITY,
@@ -47,6 +59,10 @@ class RunWorkflow:
     """One Stepwise run."""
 
     def __init__(self) -> None:
+        self._interactions: dict[str, InteractionRequest] = {}
+        self._human_inputs: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._answers: dict[str, RespondResult] = {}
+        self._opened = 0
         self._run: RunInput | None = None
         self._interpreter: Interpreter | None = None
         self._status: RunStatusName = "running"
@@ -105,6 +121,62 @@ class RunWorkflow:
     def event(self, event: ExternalEvent) -> None:
         """An external event for `wait: {signal: ...}` steps; kept until a step takes it."""
         self._events.append(event)
+
+    @workflow.update(name=RESPOND_UPDATE)
+    async def respond(self, answer: RespondInput) -> RespondResult:
+        """Answer an open human step; the validator has already refused bad answers."""
+        request = self._interactions.pop(answer.interaction_id)
+        module, inputs = self._human_inputs.pop(answer.interaction_id)
+        result = RespondResult(
+            interaction_id=request.id,
+            step_id=request.step_id,
+            outputs=answer_outputs(module, inputs, answer.data, answer.responder.user),
+            answered_by=answer.responder.user,
+            answered_at=workflow.now().isoformat(),
+        )
+        self._answers[request.id] = result
+        self._set_awaiting()
+        return result
+
+    @respond.validator
+    def _check_answer(self, answer: RespondInput) -> None:
+        request = self._interactions.get(answer.interaction_id)
+        if request is None:
+            open_ids = ", ".join(sorted(self._interactions)) or "none"
+            raise ValueError(
+                f"interaction '{answer.interaction_id}' is not open (answered already, or no such step); "
+                f"open now: {open_ids}"
+            )
+        if not may_answer(request, answer.responder):
+            raise ValueError(
+                f"{answer.responder.user} may not answer '{request.id}'; "
+                f"it is for {', '.join(request.assignees)}"
+            )
+        module, inputs = self._human_inputs[answer.interaction_id]
+        try:
+            answer_outputs(module, inputs, answer.data, answer.responder.user)
+        except InvalidAnswer as exc:
+            raise ValueError(f"answer to '{request.id}' refused: {exc}") from exc
+
+    @workflow.query(name=INTERACTIONS_QUERY)
+    def interactions(self) -> list[InteractionRequest]:
+        """The human steps waiting for an answer now."""
+        return list(self._interactions.values())
+
+    def open_interaction(self, node: p.ModuleNode, inputs: dict[str, Any]) -> str:
+        self._opened += 1
+        interaction_id = f"{node.id}-{self._opened}"
+        self._interactions[interaction_id] = request_for(
+            node.module, inputs, interaction_id, node.id, workflow.now().isoformat()
+        )
+        self._human_inputs[interaction_id] = (node.module, inputs)
+        self._set_awaiting()
+        return interaction_id
+
+    def _set_awaiting(self) -> None:
+        names = awaiting(list(self._interactions.values()))
+        update = AWAITING_KEY.value_set(names) if names else AWAITING_KEY.value_unset()
+        workflow.upsert_search_attributes([update])
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> RunStatus:
@@ -189,8 +261,10 @@ class _Executor:
             )
 
     async def module(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]:
-        if node.runs != "activity" or node.queue is None:
-            raise StepError(node.id, "NotAvailable", f"{node.module}: human steps are not available yet")
+        if node.runs == "human":
+            return await self.human(node, inputs)
+        if node.queue is None:
+            raise StepError(node.id, "NotAvailable", f"{node.module} has no task queue")
         call = ModuleCall(
             run_id=workflow.info().workflow_id, step_id=node.id, module=node.module, inputs=inputs
         )
@@ -221,6 +295,14 @@ class _Executor:
         finally:
             self.since_yield = 0
         return result.outputs
+
+    async def human(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Open an interaction and wait, durably, for its accepted answer."""
+        interaction_id = self.owner.open_interaction(node, inputs)
+        answers = self.owner._answers
+        await self.owner.waiting(workflow.wait_condition(lambda: interaction_id in answers))
+        self.since_yield = 0
+        return answers.pop(interaction_id).outputs
 
     async def call(self, node: p.CallNode, run_input: Any) -> Any:
         run = self.owner._run

@@ -1,0 +1,80 @@
+"""People's side of human steps: the inbox, answers (Updates) and external events (signals)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from workflows.engine.human import (
+    ANYONE,
+    InteractionRequest,
+    Responder,
+    RespondInput,
+    RespondResult,
+    may_answer,
+)
+from workflows.engine.models import EVENT_SIGNAL, INTERACTIONS_QUERY, RESPOND_UPDATE, ExternalEvent
+
+
+class AnswerRefused(Exception):
+    """The run refused the answer; nothing was recorded. The message says why."""
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    run_id: str
+    request: InteractionRequest
+
+
+def _quote(value: str) -> str:
+    """A string literal for a visibility query."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+async def inbox(client: Client, responder: Responder) -> list[InboxItem]:
+    """Open interactions this user (or one of its groups) may answer, across running runs."""
+    names = [responder.user, *responder.groups, ANYONE]
+    query = f"StepwiseAwaiting IN ({', '.join(_quote(n) for n in names)}) AND ExecutionStatus = 'Running'"
+    items: list[InboxItem] = []
+    async for execution in client.list_workflows(query):
+        handle = client.get_workflow_handle(execution.id)
+        try:
+            requests: list[InteractionRequest] = await handle.query(
+                INTERACTIONS_QUERY, result_type=list[InteractionRequest]
+            )
+        except RPCError:
+            continue  # finished since the listing
+        items.extend(InboxItem(execution.id, r) for r in requests if may_answer(r, responder))
+    return sorted(items, key=lambda item: (item.request.created_at, item.run_id, item.request.id))
+
+
+async def respond(
+    client: Client,
+    run_id: str,
+    interaction_id: str,
+    data: dict[str, Any],
+    responder: Responder,
+    idempotency_key: str | None = None,
+) -> RespondResult:
+    """Answer an interaction; the same idempotency key twice is one answer with one reply."""
+    handle = client.get_workflow_handle(run_id)
+    try:
+        result: RespondResult = await handle.execute_update(
+            RESPOND_UPDATE,
+            RespondInput(interaction_id=interaction_id, data=data, responder=responder),
+            id=idempotency_key or f"answer-{uuid.uuid4().hex}",
+            result_type=RespondResult,
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        raise AnswerRefused(getattr(cause, "message", None) or str(cause)) from exc
+    return result
+
+
+async def send_event(client: Client, run_id: str, name: str, payload: Any) -> None:
+    """Deliver an external event to a run (for `wait: {signal: NAME}` steps)."""
+    await client.get_workflow_handle(run_id).signal(EVENT_SIGNAL, ExternalEvent(name=name, payload=payload))

@@ -1,0 +1,194 @@
+"""Human steps on a real dev server: interactions, answers as validated Updates, the inbox."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+
+from core.interactions import AnswerRefused, inbox, respond
+from core.runs import Prepared, start_run
+from tests.helpers import plan_of
+from tests.integration.conftest import Stack
+from tests.integration.eventually import assert_eventually
+from workflows.engine.human import InteractionRequest, Responder
+from workflows.engine.models import INTERACTIONS_QUERY, RunOutput
+
+ADA = Responder(user="ada", groups=["editors"])
+BOB = Responder(user="bob")
+
+
+async def open_interactions(
+    handle: WorkflowHandle[object, RunOutput], count: int = 1
+) -> list[InteractionRequest]:
+    found: list[InteractionRequest] = []
+
+    async def opened() -> None:
+        found[:] = await handle.query(INTERACTIONS_QUERY, result_type=list[InteractionRequest])
+        assert len(found) == count
+
+    await assert_eventually(opened)
+    return found
+
+
+SELECT = """
+output: "{{ steps.pick.selected_data }}"
+steps:
+  - id: pick
+    module: user.select
+    inputs:
+      prompt: Pick two scenes
+      data: "{{ input.scenes }}"
+      multi_select: true
+      min_selections: 2
+      max_selections: 2
+      assignees: [editors]
+"""
+
+
+async def test_an_answer_resumes_the_run_with_the_chosen_items(stack: Stack) -> None:
+    handle = await start_run(
+        stack.env.client, Prepared(plan_of(SELECT)), {"scenes": ["a", "b", "c"]}, stack.settings
+    )
+    (request,) = await open_interactions(handle)
+    assert (request.step_id, request.type, request.prompt, request.assignees) == (
+        "pick",
+        "user.select",
+        "Pick two scenes",
+        ["editors"],
+    )
+    assert request.constraints == {"multi_select": True, "min_selections": 2, "max_selections": 2}
+    result = await respond(stack.env.client, handle.id, request.id, {"selected_indices": [2, 0]}, ADA)
+    assert (result.answered_by, result.outputs["selected_data"]) == ("ada", ["c", "a"])
+    assert (await handle.result()).output == ["c", "a"]
+
+
+async def test_invalid_answers_are_refused_and_leave_no_trace(stack: Stack) -> None:
+    handle = await start_run(
+        stack.env.client, Prepared(plan_of(SELECT)), {"scenes": ["a", "b", "c"]}, stack.settings
+    )
+    (request,) = await open_interactions(handle)
+    refusals = [
+        ({"selected_indices": [0]}, ADA, "choose between 2 and 2 items, not 1"),
+        ({"selected_indices": [0, 7]}, ADA, "7 is not an item"),
+        ({"chosen": [0, 1]}, ADA, "Additional properties are not allowed"),
+        ({"selected_indices": [0, 1]}, BOB, "bob may not answer"),
+    ]
+    for data, who, reason in refusals:
+        with pytest.raises(AnswerRefused) as info:
+            await respond(stack.env.client, handle.id, request.id, data, who)
+        assert reason in str(info.value)
+    with pytest.raises(AnswerRefused) as info:
+        await respond(stack.env.client, handle.id, "nope-1", {}, ADA)
+    assert "is not open" in str(info.value)
+    events = [e.event_type async for e in handle.fetch_history_events()]
+    assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED not in events
+    await respond(stack.env.client, handle.id, request.id, {"selected_indices": [0, 1]}, ADA)
+    assert (await handle.result()).output == ["a", "b"]
+
+
+async def test_the_same_idempotency_key_is_one_answer(stack: Stack) -> None:
+    plan = plan_of(
+        """
+        state: {log: []}
+        output: "{{ [steps.first.value, steps.second.value] }}"
+        steps:
+          - {id: first, module: user.text_input, inputs: {prompt: 'Name?', validation_pattern: "[a-z]+"}}
+          - {id: second, module: user.text_input, inputs: {prompt: 'Again?'}}
+        """
+    )
+    handle = await start_run(stack.env.client, Prepared(plan), {}, stack.settings)
+    (request,) = await open_interactions(handle)
+    with pytest.raises(AnswerRefused) as info:
+        await respond(stack.env.client, handle.id, request.id, {"value": "Ada 1"}, ADA)
+    assert "does not match the pattern" in str(info.value)
+    key = f"key-{uuid.uuid4().hex}"
+    one = await respond(stack.env.client, handle.id, request.id, {"value": "ada"}, ADA, key)
+    again = await respond(stack.env.client, handle.id, request.id, {"value": "ada"}, ADA, key)
+    assert one == again
+    (second,) = await open_interactions(handle)
+    assert second.step_id == "second"
+    await respond(stack.env.client, handle.id, second.id, {"value": "x"}, BOB)
+    assert (await handle.result()).output == ["ada", "x"]
+    events = [e.event_type async for e in handle.fetch_history_events()]
+    assert events.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) == 2
+
+
+async def test_parallel_interactions_are_answered_independently_and_the_inbox_lists_them(
+    stack: Stack,
+) -> None:
+    reviewer = f"reviewer-{uuid.uuid4().hex[:8]}"
+    plan = plan_of(
+        f"""
+        output: "{{{{ [steps.left.confirmed, steps.right.approved] }}}}"
+        steps:
+          - id: both
+            parallel:
+              a: [{{id: left, module: user.pause, inputs: {{message: 'Ready?', assignees: [{reviewer}]}}}}]
+              b: [{{id: right, module: user.approve, inputs: {{prompt: 'Ship it?', assignees: [{reviewer}]}}}}]
+        """
+    )
+    handle = await start_run(stack.env.client, Prepared(plan), {}, stack.settings)
+    requests = await open_interactions(handle, 2)
+    me = Responder(user=reviewer)
+
+    async def listed() -> None:
+        items = await inbox(stack.env.client, me)
+        assert sorted(i.request.step_id for i in items if i.run_id == handle.id) == ["left", "right"]
+
+    await assert_eventually(listed)
+    others = await inbox(stack.env.client, Responder(user=f"nobody-{uuid.uuid4().hex[:6]}"))
+    assert [i for i in others if i.run_id == handle.id] == []
+    by_step = {r.step_id: r for r in requests}
+    await respond(stack.env.client, handle.id, by_step["right"].id, {"approved": True, "comment": "ok"}, me)
+    await respond(stack.env.client, handle.id, by_step["left"].id, {}, me)
+    assert (await handle.result()).output == [True, True]
+
+
+async def test_the_cli_lists_answers_and_signals(stack: Stack) -> None:
+    import asyncio
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    host, port = stack.env.client.service_client.config.target_host.rsplit(":", 1)
+    env = {**os.environ, "STEPWISE_TEMPORAL_HOST": host, "STEPWISE_TEMPORAL_PORT": port}
+    script = str(Path(sys.executable).parent / "stepwise")
+    user = f"cli-{uuid.uuid4().hex[:8]}"
+
+    async def cli(*args: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            script, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await process.communicate()
+        return process.returncode or 0, out.decode(), err.decode()
+
+    plan = plan_of(
+        f"""
+        output: "{{{{ [steps.go.confirmed, steps.paid.payload] }}}}"
+        steps:
+          - {{id: go, module: user.pause, inputs: {{message: Continue, assignees: [{user}]}}}}
+          - {{id: paid, wait: {{signal: payment_received}}}}
+        """
+    )
+    handle = await start_run(stack.env.client, Prepared(plan), {}, stack.settings)
+    (request,) = await open_interactions(handle)
+
+    async def listed() -> None:
+        code, out, err = await cli("inbox", "--as", user)
+        assert code == 0, err
+        assert [json.loads(line)["id"] for line in out.splitlines()] == [request.id]
+
+    await assert_eventually(listed)
+    code, out, err = await cli("respond", handle.id, request.id, "--as", "someone-else")
+    assert code == 1
+    assert "may not answer" in err
+    code, out, err = await cli("respond", handle.id, request.id, "--as", user, "--data", "{}")
+    assert code == 0, err
+    assert json.loads(out)["outputs"] == {"confirmed": True}
+    code, out, err = await cli("signal", handle.id, "payment_received", "--data", '{"amount": 5}')
+    assert code == 0, err
+    assert (await handle.result()).output == [True, {"amount": 5}]

@@ -1,0 +1,224 @@
+"""Human steps: what a pending step asks (InteractionRequest) and which answers it accepts.
+
+Validation is pure, so RunWorkflow's Update validator can refuse a bad answer before it
+reaches history.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from pydantic import BaseModel, Field
+
+ANYONE = "*"
+
+
+class Responder(BaseModel):
+    """Who answers: a user id and the groups it belongs to (the API maps logins onto these)."""
+
+    user: str = Field(min_length=1)
+    groups: list[str] = Field(default_factory=list)
+
+
+class RespondInput(BaseModel):
+    """The `respond` Update: an answer to one open interaction."""
+
+    interaction_id: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    responder: Responder
+
+
+class RespondResult(BaseModel):
+    interaction_id: str
+    step_id: str
+    outputs: dict[str, Any]
+    answered_by: str
+    answered_at: str
+
+
+class InteractionRequest(BaseModel):
+    """A pending human step, as an inbox shows it."""
+
+    id: str
+    step_id: str
+    type: str
+    prompt: str | None = None
+    data: Any = None
+    answer_schema: dict[str, Any]
+    constraints: dict[str, Any] = Field(default_factory=dict)
+    assignees: list[str] = Field(default_factory=list)
+    created_at: str
+    deadline: str | None = None
+
+
+class InvalidAnswer(ValueError):
+    """An answer that the step cannot accept; the message says what is wrong."""
+
+
+def may_answer(request: InteractionRequest, responder: Responder) -> bool:
+    """Anyone may answer an unassigned step; otherwise the user or one of its groups is listed."""
+    if not request.assignees:
+        return True
+    return responder.user in request.assignees or any(g in request.assignees for g in responder.groups)
+
+
+def awaiting(requests: list[InteractionRequest]) -> list[str]:
+    """The StepwiseAwaiting values: who may answer any open interaction (`*` for anyone)."""
+    names: list[str] = []
+    for request in requests:
+        for name in request.assignees or [ANYONE]:
+            if name not in names:
+                names.append(name)
+    return sorted(names)
+
+
+def request_for(
+    module: str, inputs: dict[str, Any], interaction_id: str, step_id: str, now: str
+) -> InteractionRequest:
+    """The interaction a human step opens, from its rendered inputs."""
+    constraints = {
+        k: inputs[k]
+        for k in (
+            "multi_select",
+            "min_selections",
+            "max_selections",
+            "validation_pattern",
+            "extensions",
+            "quorum",
+        )
+        if inputs.get(k) is not None
+    }
+    return InteractionRequest(
+        id=interaction_id,
+        step_id=step_id,
+        type=module,
+        prompt=inputs.get("prompt") or inputs.get("message"),
+        data=inputs.get("data", inputs.get("default")),
+        answer_schema=ANSWER_SCHEMAS[module],
+        constraints=constraints,
+        assignees=list(inputs.get("assignees") or []),
+        created_at=now,
+        deadline=inputs.get("deadline"),
+    )
+
+
+def answer_outputs(module: str, inputs: dict[str, Any], data: dict[str, Any], who: str) -> dict[str, Any]:
+    """The step's outputs for an answer; raises InvalidAnswer saying what is wrong."""
+    errors = sorted(Draft202012Validator(ANSWER_SCHEMAS[module]).iter_errors(data), key=lambda e: e.message)
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path)
+        raise InvalidAnswer(f"{'/' + where + ': ' if where else ''}{errors[0].message}")
+    return _CHECKS[module](inputs, data, who)
+
+
+def _select(inputs: dict[str, Any], data: dict[str, Any], who: str) -> dict[str, Any]:
+    if data.get("retry"):
+        return {
+            "selected_indices": [],
+            "selected_data": [],
+            "retry_requested": True,
+            "feedback": data.get("feedback"),
+        }
+    items = inputs.get("data")
+    if not isinstance(items, list):
+        raise InvalidAnswer("this step has no list to choose from")
+    chosen: list[int] = data.get("selected_indices", [])
+    if len(set(chosen)) != len(chosen):
+        raise InvalidAnswer("selected_indices repeats an item")
+    for index in chosen:
+        if not 0 <= index < len(items):
+            raise InvalidAnswer(f"selected_indices: {index} is not an item (0 to {len(items) - 1})")
+    multi = bool(inputs.get("multi_select"))
+    least = int(inputs.get("min_selections") or (0 if inputs.get("min_selections") == 0 else 1))
+    given_most = inputs.get("max_selections")
+    most = int(given_most) if given_most is not None else (len(items) if multi else 1)
+    if not multi and len(chosen) != 1:
+        raise InvalidAnswer(f"choose exactly one item, not {len(chosen)}")
+    if len(chosen) < least or len(chosen) > most:
+        raise InvalidAnswer(f"choose between {least} and {most} items, not {len(chosen)}")
+    return {
+        "selected_indices": chosen,
+        "selected_data": [items[i] for i in chosen],
+        "retry_requested": False,
+        "feedback": data.get("feedback"),
+    }
+
+
+def _text(inputs: dict[str, Any], data: dict[str, Any], who: str) -> dict[str, Any]:
+    if data.get("jump_back"):
+        return {"value": "", "jump_back_requested": True}
+    value = data.get("value", inputs.get("default"))
+    if not isinstance(value, str):
+        raise InvalidAnswer("value: an answer is required (this step has no default)")
+    pattern = inputs.get("validation_pattern")
+    if pattern and re.fullmatch(pattern, value) is None:
+        raise InvalidAnswer(f"value: {value!r} does not match the pattern {pattern}")
+    return {"value": value, "jump_back_requested": False}
+
+
+def _form(inputs: dict[str, Any], data: dict[str, Any], who: str) -> dict[str, Any]:
+    rows = data["form_data"]
+    schema = inputs.get("schema") or {}
+    items = rows if isinstance(inputs.get("data"), list) else [rows]
+    if isinstance(inputs.get("data"), list) and not isinstance(rows, list):
+        raise InvalidAnswer("form_data: a list of rows is expected, one per item")
+    for index, row in enumerate(items):
+        error = next(iter(Draft202012Validator(schema).iter_errors(row)), None)
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path)
+            raise InvalidAnswer(f"form_data/{index}{'/' + where if where else ''}: {error.message}")
+    return {"form_data": rows}
+
+
+def _approve(inputs: dict[str, Any], data: dict[str, Any], who: str) -> dict[str, Any]:
+    return {"approved": data["approved"], "comment": data.get("comment"), "decided_by": [who]}
+
+
+def _pause(inputs: dict[str, Any], data: dict[str, Any], who: str) -> dict[str, Any]:
+    return {"confirmed": True}
+
+
+def _file(inputs: dict[str, Any], data: dict[str, Any], who: str) -> dict[str, Any]:
+    extensions = [e.lower() for e in inputs.get("extensions") or []]
+    if extensions and not any(data["filename"].lower().endswith(e) for e in extensions):
+        raise InvalidAnswer(f"filename: {data['filename']!r} is not one of {', '.join(extensions)}")
+    return {"value": data["value"], "filename": data["filename"]}
+
+
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required or [],
+        "additionalProperties": False,
+    }
+
+
+ANSWER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "user.select": _object(
+        {
+            "selected_indices": {"type": "array", "items": {"type": "integer"}},
+            "retry": {"type": "boolean"},
+            "feedback": {"type": ["string", "null"]},
+        }
+    ),
+    "user.text_input": _object({"value": {"type": "string"}, "jump_back": {"type": "boolean"}}),
+    "user.form": _object({"form_data": {}}, ["form_data"]),
+    "user.approve": _object(
+        {"approved": {"type": "boolean"}, "comment": {"type": ["string", "null"]}, "data": {}}, ["approved"]
+    ),
+    "user.pause": _object({"confirmed": {"const": True}}),
+    "user.file_input": _object(
+        {"value": {"type": "string"}, "filename": {"type": "string"}}, ["value", "filename"]
+    ),
+}
+_CHECKS = {
+    "user.select": _select,
+    "user.text_input": _text,
+    "user.form": _form,
+    "user.approve": _approve,
+    "user.pause": _pause,
+    "user.file_input": _file,
+}
