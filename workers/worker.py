@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.engine import yield_point
+from activities.engine import remind, yield_point
 from activities.integrations import IntegrationActivities
 from core.settings import Settings
 from workflows.engine.models import WORKFLOW_QUEUE
@@ -51,7 +51,7 @@ def sandbox() -> SandboxedWorkflowRunner:
 def activities_for(queue: str, http: httpx.AsyncClient, settings: Settings) -> list[Callable[..., Any]]:
     """The activity implementations served on a queue."""
     if queue == WORKFLOW_QUEUE:
-        return [yield_point]
+        return [yield_point, remind]
     if queue == "integrations":
         return [IntegrationActivities(http, settings).fetch]
     return []

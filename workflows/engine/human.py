@@ -222,3 +222,21 @@ _CHECKS = {
     "user.pause": _pause,
     "user.file_input": _file,
 }
+
+
+def default_outputs(module: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """What a step outputs when its deadline passes with `on_timeout: default`."""
+    defaults: dict[str, dict[str, Any]] = {
+        "user.select": {
+            "selected_indices": [],
+            "selected_data": [],
+            "retry_requested": False,
+            "feedback": None,
+        },
+        "user.text_input": {"value": inputs.get("default") or "", "jump_back_requested": False},
+        "user.form": {"form_data": inputs.get("data")},
+        "user.approve": {"approved": False, "comment": "no decision before the deadline", "decided_by": []},
+        "user.pause": {"confirmed": False},
+        "user.file_input": {"value": "", "filename": ""},
+    }
+    return defaults[module]

@@ -20,6 +20,8 @@ RESPOND_UPDATE = "respond"
 EVENT_SIGNAL = "event"
 # A no-op local activity that ends a workflow activation (see RunWorkflow's pacing).
 YIELD_ACTIVITY = "stepwise.yield"
+# The hook where reminders of human steps go out (a local activity; notifications come later).
+REMIND_ACTIVITY = "stepwise.remind"
 DEFAULT_CONTINUE_AS_NEW_AFTER = 2_000
 RunStatusName = Literal["running", "waiting", "completed", "failed", "cancelled"]
 
@@ -67,6 +69,14 @@ class ModuleCall(BaseModel):
 
 class ModuleResult(BaseModel):
     outputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class Reminder(BaseModel):
+    """A human step that still waits for an answer, at its `remind_every`."""
+
+    run_id: str
+    interaction_id: str
+    step_id: str
 
 
 class StepStatus(BaseModel):

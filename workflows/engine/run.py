@@ -25,6 +25,7 @@ from workflows.engine.human import (
     RespondResult,
     answer_outputs,
     awaiting,
+    default_outputs,
     may_answer,
     request_for,
 )
@@ -32,6 +33,7 @@ from workflows.engine.models import (
     DEFAULT_CONTINUE_AS_NEW_AFTER,
     EVENT_SIGNAL,
     INTERACTIONS_QUERY,
+    REMIND_ACTIVITY,
     RESPOND_UPDATE,
     STATUS_QUERY,
     WORKFLOW_NAME,
@@ -39,6 +41,7 @@ from workflows.engine.models import (
     ExternalEvent,
     ModuleCall,
     ModuleResult,
+    Reminder,
     RunInput,
     RunOutput,
     RunStatus,
@@ -173,6 +176,18 @@ class RunWorkflow:
         self._set_awaiting()
         return interaction_id
 
+    def escalate(self, interaction_id: str, group: str) -> None:
+        """After a missed deadline, let `group` answer too."""
+        request = self._interactions[interaction_id]
+        if request.assignees and group not in request.assignees:
+            request.assignees.append(group)
+        self._set_awaiting()
+
+    def close_interaction(self, interaction_id: str) -> None:
+        self._interactions.pop(interaction_id, None)
+        self._human_inputs.pop(interaction_id, None)
+        self._set_awaiting()
+
     def _set_awaiting(self) -> None:
         names = awaiting(list(self._interactions.values()))
         update = AWAITING_KEY.value_set(names) if names else AWAITING_KEY.value_unset()
@@ -297,12 +312,57 @@ class _Executor:
         return result.outputs
 
     async def human(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Open an interaction and wait, durably, for its accepted answer."""
+        """Open an interaction and wait, durably, for its accepted answer or its deadline."""
         interaction_id = self.owner.open_interaction(node, inputs)
         answers = self.owner._answers
-        await self.owner.waiting(workflow.wait_condition(lambda: interaction_id in answers))
+        deadline = inputs.get("deadline")
+        on_timeout = inputs.get("on_timeout") or "fail"
+        escalated = False
         self.since_yield = 0
-        return answers.pop(interaction_id).outputs
+        while True:
+            limit = timedelta(milliseconds=parse_duration_ms(deadline)) if deadline else None
+            if await self.owner.waiting(self._answer_or_deadline(node, interaction_id, limit, inputs)):
+                return answers.pop(interaction_id).outputs
+            if isinstance(on_timeout, dict) and not escalated:
+                escalated = True
+                self.owner.escalate(interaction_id, str(on_timeout.get("escalate")))
+                continue
+            self.owner.close_interaction(interaction_id)
+            if on_timeout == "default":
+                return default_outputs(node.module, inputs)
+            if on_timeout == "skip":
+                return {}
+            raise StepError(node.id, "DeadlineExceeded", f"no answer within {deadline}")
+
+    async def _answer_or_deadline(
+        self, node: p.ModuleNode, interaction_id: str, limit: timedelta | None, inputs: dict[str, Any]
+    ) -> bool:
+        """True once answered; False when `limit` passes first. Reminds every `remind_every`."""
+        answers = self.owner._answers
+        remind = inputs.get("remind_every")
+        every = timedelta(milliseconds=parse_duration_ms(remind)) if remind else None
+        end = workflow.now() + limit if limit else None
+        while True:
+            left = end - workflow.now() if end else None
+            wait = min((t for t in (left, every) if t is not None), default=None)
+            try:
+                await workflow.wait_condition(
+                    lambda: interaction_id in answers,
+                    timeout=wait,
+                    timeout_summary=f"{node.id}: deadline or reminder",
+                )
+                return True
+            except TimeoutError:
+                if end is not None and workflow.now() >= end:
+                    return False
+                await workflow.execute_local_activity(
+                    REMIND_ACTIVITY,
+                    Reminder(
+                        run_id=workflow.info().workflow_id, interaction_id=interaction_id, step_id=node.id
+                    ),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    summary=f"reminder: {node.id}",
+                )
 
     async def call(self, node: p.CallNode, run_input: Any) -> Any:
         run = self.owner._run

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.durations import DURATION_PATTERN
 from workflows.modules.registry import ModuleInput, ModuleOutput
+
+
+class Escalate(BaseModel):
+    """Hand an unanswered step to another group for one more deadline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    escalate: str = Field(min_length=1, description="The group that may answer after the deadline")
 
 
 class HumanInput(ModuleInput):
@@ -19,8 +27,10 @@ class HumanInput(ModuleInput):
     deadline: str | None = Field(
         default=None, pattern=DURATION_PATTERN, description="How long to wait for an answer, e.g. 2d"
     )
-    on_timeout: Literal["fail", "continue"] = Field(
-        default="fail", description="At the deadline: fail the step, or continue without an answer"
+    on_timeout: Literal["default", "fail", "skip"] | Escalate = Field(
+        default="fail",
+        description="At the deadline: take the default answer, fail the step, skip it, "
+        "or {escalate: <group>} (the group may answer too, for one more deadline)",
     )
     remind_every: str | None = Field(
         default=None, pattern=DURATION_PATTERN, description="Remind the assignees this often"
