@@ -234,11 +234,15 @@ class RunWorkflow:
         self._waits += 1
         if self._waits == 1:
             self._set_status("waiting")
+        evicted = False
         try:
             return await waiter
+        except GeneratorExit:
+            evicted = True  # the worker drops this run from its cache: issue no commands
+            raise
         finally:
             self._waits -= 1
-            if self._waits == 0 and self._status == "waiting":
+            if not evicted and self._waits == 0 and self._status == "waiting":
                 self._set_status("running")
 
     def next_child_id(self, step_id: str) -> str:
