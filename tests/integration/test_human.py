@@ -192,3 +192,46 @@ async def test_the_cli_lists_answers_and_signals(stack: Stack) -> None:
     code, out, err = await cli("signal", handle.id, "payment_received", "--data", '{"amount": 5}')
     assert code == 0, err
     assert (await handle.result()).output == [True, {"amount": 5}]
+
+
+APPROVAL = """
+output: "{{ [steps.sign.approved, steps.sign.decided_by, steps.sign.comment] }}"
+steps:
+  - id: sign
+    module: user.approve
+    inputs: {prompt: "Pay the invoice", assignees: [ana, ben, cy], quorum: 2, forbid_self_approval: true}
+"""
+
+
+async def test_two_of_three_approve_and_the_starter_may_not(stack: Stack) -> None:
+    handle = await start_run(stack.env.client, Prepared(plan_of(APPROVAL)), {}, stack.settings, owner="ana")
+    (request,) = await open_interactions(handle)
+    with pytest.raises(AnswerRefused) as info:
+        await respond(stack.env.client, handle.id, request.id, {"approved": True}, Responder(user="ana"))
+    assert "may not approve it (forbid_self_approval)" in str(info.value)
+    first = await respond(stack.env.client, handle.id, request.id, {"approved": True}, Responder(user="ben"))
+    assert (first.decided, first.outputs) == (False, {"approvals": 1, "quorum": 2})
+    with pytest.raises(AnswerRefused) as info:
+        await respond(stack.env.client, handle.id, request.id, {"approved": True}, Responder(user="ben"))
+    assert "ben has already answered" in str(info.value)
+    (still_open,) = await open_interactions(handle)
+    assert still_open.constraints["approvals"] == 1
+    second = await respond(
+        stack.env.client, handle.id, request.id, {"approved": True, "comment": "ok"}, Responder(user="cy")
+    )
+    assert second.decided
+    assert (await handle.result()).output == [True, ["ben", "cy"], "ok"]
+
+
+async def test_one_rejection_decides_an_approval(stack: Stack) -> None:
+    handle = await start_run(stack.env.client, Prepared(plan_of(APPROVAL)), {}, stack.settings, owner="ana")
+    (request,) = await open_interactions(handle)
+    result = await respond(
+        stack.env.client,
+        handle.id,
+        request.id,
+        {"approved": False, "comment": "too much"},
+        Responder(user="cy"),
+    )
+    assert result.decided
+    assert (await handle.result()).output == [False, ["cy"], "too much"]

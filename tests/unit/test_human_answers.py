@@ -97,3 +97,25 @@ def test_who_may_answer_and_the_awaiting_attribute() -> None:
     assert not may_answer(open_to_editors, Responder(user="eve", groups=["sales"]))
     assert may_answer(open_to_all, Responder(user="eve"))
     assert awaiting([open_to_editors, open_to_all]) == ["*", "bob", "editors"]
+
+
+def test_votes_reach_a_quorum_and_a_rejection_decides() -> None:
+    from workflows.engine.human import Vote, check_vote, tally
+
+    inputs = {"quorum": 2, "forbid_self_approval": True}
+    assert tally(inputs, [Vote(user="a", approved=True)]) is None
+    assert tally(inputs, [Vote(user="a", approved=True), Vote(user="b", approved=True, comment="ok")]) == {
+        "approved": True,
+        "comment": "ok",
+        "decided_by": ["a", "b"],
+    }
+    assert tally(inputs, [Vote(user="a", approved=True), Vote(user="b", approved=False, comment="no")]) == {
+        "approved": False,
+        "comment": "no",
+        "decided_by": ["b"],
+    }
+    with pytest.raises(InvalidAnswer, match="already answered"):
+        check_vote(inputs, "owner", [Vote(user="a", approved=True)], Responder(user="a"))
+    with pytest.raises(InvalidAnswer, match="forbid_self_approval"):
+        check_vote(inputs, "owner", [], Responder(user="owner"))
+    check_vote({"quorum": 2}, "owner", [], Responder(user="owner"))

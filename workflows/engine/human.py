@@ -36,6 +36,14 @@ class RespondResult(BaseModel):
     outputs: dict[str, Any]
     answered_by: str
     answered_at: str
+    # False while an approval still waits for more approvers (outputs then tally the votes).
+    decided: bool = True
+
+
+class Vote(BaseModel):
+    user: str
+    approved: bool
+    comment: str | None = None
 
 
 class InteractionRequest(BaseModel):
@@ -240,3 +248,24 @@ def default_outputs(module: str, inputs: dict[str, Any]) -> dict[str, Any]:
         "user.file_input": {"value": "", "filename": ""},
     }
     return defaults[module]
+
+
+def check_vote(inputs: dict[str, Any], owner: str | None, votes: list[Vote], responder: Responder) -> None:
+    """Refuse a second vote by the same person, and self-approval where it is forbidden."""
+    if any(v.user == responder.user for v in votes):
+        raise InvalidAnswer(f"{responder.user} has already answered this approval")
+    if inputs.get("forbid_self_approval") and owner is not None and responder.user == owner:
+        raise InvalidAnswer(
+            f"{responder.user} started this run and may not approve it (forbid_self_approval)"
+        )
+
+
+def tally(inputs: dict[str, Any], votes: list[Vote]) -> dict[str, Any] | None:
+    """The approval's outputs once decided (quorum approvals, or any rejection), else None."""
+    for vote in votes:
+        if not vote.approved:
+            return {"approved": False, "comment": vote.comment, "decided_by": [vote.user]}
+    quorum = int(inputs.get("quorum") or 1)
+    if len(votes) >= quorum:
+        return {"approved": True, "comment": votes[-1].comment, "decided_by": [v.user for v in votes]}
+    return None

@@ -23,11 +23,14 @@ from workflows.engine.human import (
     InvalidAnswer,
     RespondInput,
     RespondResult,
+    Vote,
     answer_outputs,
     awaiting,
+    check_vote,
     default_outputs,
     may_answer,
     request_for,
+    tally,
 )
 from workflows.engine.models import (
     DEFAULT_CONTINUE_AS_NEW_AFTER,
@@ -65,6 +68,7 @@ class RunWorkflow:
         self._interactions: dict[str, InteractionRequest] = {}
         self._human_inputs: dict[str, tuple[str, dict[str, Any]]] = {}
         self._answers: dict[str, RespondResult] = {}
+        self._votes: dict[str, list[Vote]] = {}
         self._opened = 0
         self._run: RunInput | None = None
         self._interpreter: Interpreter | None = None
@@ -128,17 +132,33 @@ class RunWorkflow:
     @workflow.update(name=RESPOND_UPDATE)
     async def respond(self, answer: RespondInput) -> RespondResult:
         """Answer an open human step; the validator has already refused bad answers."""
-        request = self._interactions.pop(answer.interaction_id)
-        module, inputs = self._human_inputs.pop(answer.interaction_id)
+        request = self._interactions[answer.interaction_id]
+        module, inputs = self._human_inputs[answer.interaction_id]
+        outputs = answer_outputs(module, inputs, answer.data, answer.responder.user)
+        decided = True
+        if module == "user.approve":
+            votes = self._votes.setdefault(request.id, [])
+            votes.append(
+                Vote(user=answer.responder.user, approved=outputs["approved"], comment=outputs["comment"])
+            )
+            outcome = tally(inputs, votes)
+            decided = outcome is not None
+            outputs = outcome or {"approvals": len(votes), "quorum": int(inputs.get("quorum") or 1)}
+            request.constraints["approvals"] = len(votes)
         result = RespondResult(
             interaction_id=request.id,
             step_id=request.step_id,
-            outputs=answer_outputs(module, inputs, answer.data, answer.responder.user),
+            outputs=outputs,
             answered_by=answer.responder.user,
             answered_at=workflow.now().isoformat(),
+            decided=decided,
         )
-        self._answers[request.id] = result
-        self._set_awaiting()
+        if decided:
+            self._interactions.pop(request.id)
+            self._human_inputs.pop(request.id)
+            self._votes.pop(request.id, None)
+            self._answers[request.id] = result
+            self._set_awaiting()
         return result
 
     @respond.validator
@@ -158,6 +178,9 @@ class RunWorkflow:
         module, inputs = self._human_inputs[answer.interaction_id]
         try:
             answer_outputs(module, inputs, answer.data, answer.responder.user)
+            if module == "user.approve":
+                owner = self._run.owner if self._run else None
+                check_vote(inputs, owner, self._votes.get(request.id, []), answer.responder)
         except InvalidAnswer as exc:
             raise ValueError(f"answer to '{request.id}' refused: {exc}") from exc
 
@@ -186,6 +209,7 @@ class RunWorkflow:
     def close_interaction(self, interaction_id: str) -> None:
         self._interactions.pop(interaction_id, None)
         self._human_inputs.pop(interaction_id, None)
+        self._votes.pop(interaction_id, None)
         self._set_awaiting()
 
     def _set_awaiting(self) -> None:

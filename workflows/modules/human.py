@@ -79,7 +79,8 @@ class FormOutput(ModuleOutput):
 class ApproveInput(HumanInput):
     prompt: str = Field(description="What to approve")
     data: Any = Field(default=None, description="What the approvers see (and may edit)")
-    quorum: int = Field(default=1, ge=1, description="Approvals needed")
+    quorum: int = Field(default=1, ge=1, description="Approvals needed (one rejection decides)")
+    forbid_self_approval: bool = Field(default=False, description="The run's starter may not approve")
 
 
 class ApproveOutput(ModuleOutput):
