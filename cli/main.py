@@ -16,7 +16,7 @@ from api.app import create_app
 from cli.human_commands import inbox_command, respond_command, signal_command
 from cli.run_commands import run, status, worker
 from cli.stack import run_stack
-from core.definitions import expand_paths, names_in_folder
+from core.definitions import expand_paths, folder_lookup, names_in_folder
 from core.devserver import DevServerError
 from core.plugins import load_registry
 from core.settings import Settings
@@ -60,8 +60,7 @@ def validate(files: tuple[Path, ...], definitions: Path | None) -> None:
     registry = _registry()
     lookup: DefinitionLookup | None = None
     if definitions is not None:
-        known = names_in_folder(definitions)
-        lookup = lambda name, version: name in known  # noqa: E731 - versions live in the registry
+        lookup = folder_lookup(names_in_folder(definitions))
     failed = False
     for path in expand_paths(files):
         problems = _check_file(path, registry, lookup)

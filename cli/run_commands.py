@@ -12,13 +12,12 @@ import click
 from temporalio.client import WorkflowFailureError
 
 from core.plugins import load_registry
-from core.runs import InvalidRunInput, check_input, prepare, start_run
+from core.runs import DefinitionFileError, InvalidRunInput, check_input, prepare, start_run
 from core.settings import Settings
 from core.temporal import connect
 from workers.local import run_local
 from workers.worker import QUEUES, running_workers
 from workflows.engine.models import STATUS_QUERY, RunStatus
-from workflows.problems import DefinitionError
 
 
 def _json_argument(text: str) -> Any:
@@ -58,12 +57,9 @@ def run(
             _print_output(output)
             return
         output = asyncio.run(_run_remote(prepared, run_input, settings, owner, wait))
-    except DefinitionError as exc:
+    except DefinitionFileError as exc:
         for problem in exc.problems:
-            click.echo(
-                problem.render(str(file)) if not problem.message.startswith(str(file)) else problem.message,
-                err=True,
-            )
+            click.echo(problem.render(str(exc.path)), err=True)
         raise SystemExit(1) from exc
     except InvalidRunInput as exc:
         raise click.ClickException(str(exc)) from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from workflows.compiler import DefinitionLookup
 from workflows.loader import parse_text
 from workflows.problems import DefinitionError
 
@@ -37,3 +38,9 @@ def names_in_folder(folder: Path) -> dict[str, Path]:
         if isinstance(name, str):
             names.setdefault(name, path)
     return names
+
+
+def folder_lookup(known: dict[str, Path]) -> DefinitionLookup:
+    """Whether a `call` finds its definition among a folder's names (a folder holds one version
+    of each, so a pinned version is not checked here; the registry checks versions)."""
+    return lambda name, version: name in known

@@ -11,15 +11,23 @@ from jsonschema import Draft202012Validator
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from core.definitions import names_in_folder
+from core.definitions import folder_lookup, names_in_folder
 from core.settings import Settings
-from workflows.compiler import compile_text
+from workflows.compiler import DefinitionLookup, compile_text
 from workflows.compiler.steps import parse_call
 from workflows.engine.models import WORKFLOW_NAME, WORKFLOW_QUEUE, RunInput, RunOutput
 from workflows.engine.run import DEFINITION_KEY, OWNER_KEY, STATUS_KEY
 from workflows.modules import Registry
 from workflows.plan import Plan
 from workflows.problems import DefinitionError, Problem
+
+
+class DefinitionFileError(DefinitionError):
+    """A definition file that does not compile: its path, and every problem in it."""
+
+    def __init__(self, path: Path, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        self.path = path
 
 
 class InvalidRunInput(ValueError):
@@ -37,7 +45,7 @@ class Prepared:
 def prepare(path: Path, registry: Registry, definitions: Path | None = None) -> Prepared:
     """Compile a definition file; `call`ed definitions come from the `definitions` folder."""
     known = names_in_folder(definitions) if definitions else {}
-    lookup = (lambda name, version: name in known) if definitions else None
+    lookup = folder_lookup(known) if definitions else None
     plan = _compile(path, registry, lookup)
     children: dict[str, Plan] = {}
     pending = list(plan.calls)
@@ -52,16 +60,14 @@ def prepare(path: Path, registry: Registry, definitions: Path | None = None) -> 
     return Prepared(plan, children)
 
 
-def _compile(path: Path, registry: Registry, lookup: Any) -> Plan:
+def _compile(path: Path, registry: Registry, lookup: DefinitionLookup | None) -> Plan:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise DefinitionError([Problem("/", f"cannot read {path}: {exc.strerror}")]) from exc
+        raise DefinitionFileError(path, [Problem("/", f"cannot read: {exc.strerror}")]) from exc
     result = compile_text(text, path.name, registry, lookup)
     if result.plan is None:
-        raise DefinitionError(
-            [Problem(p.where, f"{path}: {p.message}", p.line, p.column) for p in result.problems]
-        )
+        raise DefinitionFileError(path, result.problems)
     return result.plan
 
 

@@ -98,3 +98,23 @@ def test_a_bad_input_is_refused_before_anything_starts() -> None:
     assert result.stdout == ""
     assert "/scores: 3 is not of type 'string'" in result.stderr
     assert "Temporal Server" not in result.stderr
+
+
+def test_a_broken_definition_is_reported_at_its_pointer(tmp_path: Path) -> None:
+    (tmp_path / "child.yaml").write_text(
+        "stepwise: 1\nname: child\nsteps: [{id: a, module: transform.reshap}]\n"
+    )
+    parent = tmp_path / "parent.yaml"
+    parent.write_text("stepwise: 1\nname: parent\nsteps: [{id: c, call: child}]\n")
+    result = subprocess.run(
+        [str(STEPWISE), "run", "--local", str(parent), "--definitions", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{tmp_path / 'child.yaml'}:/steps/0/module: unknown module 'transform.reshap': did you mean 'transform.reshape'?"
+    ]
