@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from workflows import plan as p
 from workflows.dsl import case_key
 from workflows.modules.registry import Registry
-from workflows.resume import Resume, ResumeLevel
+from workflows.resume import Checkpoint, Resume, ResumeLevel
 from workflows.templates import TemplateError, render_value
 
 # A goto that keeps failing is stopped after this many jumps in one body.
@@ -31,6 +31,18 @@ class StepError(Exception):
         self.step_id = step_id
         self.error_type = error_type
         self.message = message
+
+
+class Rewind(Exception):
+    """A human step asked to go back: run `target` (an earlier step) again, with what it and
+    the steps after it wrote restored; `feedback` (a retry's) is in scope for the re-run."""
+
+    def __init__(self, target: str, origin: str, feedback: str | None, retry: bool) -> None:
+        super().__init__(f"step '{origin}' goes back to '{target}'")
+        self.target = target
+        self.origin = origin
+        self.feedback = feedback
+        self.retry = retry
 
 
 class ContinueAsNewRequested(Exception):
@@ -116,11 +128,16 @@ class _Level:
     current: str | None = None
     iteration: int | None = None
     chosen: str | None = None
+    checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
 
     def snapshot(self) -> ResumeLevel:
         decided = {k: (d.taken, d.branch) for k, d in self.outcome.items()}
         return ResumeLevel(
-            decided=decided, current=self.current, iteration=self.iteration, chosen=self.chosen
+            decided=decided,
+            current=self.current,
+            iteration=self.iteration,
+            chosen=self.chosen,
+            checkpoints=dict(self.checkpoints),
         )
 
 
@@ -151,6 +168,10 @@ class Interpreter:
         self._resume = resume
         self._levels: list[_Level] = []
         self._concurrent = 0
+        self._rewind_targets = {
+            n.rewind_to for n in p.iter_nodes(plan.body) if isinstance(n, p.ModuleNode) and n.rewind_to
+        }
+        self._reach: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
     async def run(self) -> Any:
         """Run the plan; the output is the `output` template's value, else the final state."""
@@ -171,6 +192,7 @@ class Interpreter:
             "state": self.state,
             "steps": frame.steps,
             "run": self.run_info,
+            "feedback": None,
         }
         if self.graph:
             scope.update({k: {"output": v} for k, v in frame.steps.items()})
@@ -180,7 +202,7 @@ class Interpreter:
     async def body(self, body: p.Body, frame: Frame, resume: list[ResumeLevel] | None = None) -> None:
         """Run a graph of nodes; a node runs once its incoming edges are decided."""
         outcome: dict[str, _Done] = {}
-        level = _Level(outcome)
+        level = _Level(outcome, checkpoints=dict(resume[0].checkpoints) if resume else {})
         tracked = self._concurrent == 0
         if tracked:
             self._levels.append(level)
@@ -192,7 +214,8 @@ class Interpreter:
         # node id -> (launch number, task); a report from an older launch is stale.
         running: dict[str, tuple[int, asyncio.Task[None]]] = {}
         reports: asyncio.Queue[tuple[str, int, str | None, Exception | None]] = asyncio.Queue()
-        forced: dict[str, StepError] = {}
+        # Nodes to launch again: after an on_error goto (with its error), or a rewind (None).
+        forced: dict[str, StepError | None] = {}
         launches = 0
         gotos = 0
 
@@ -210,6 +233,8 @@ class Interpreter:
             nonlocal launches
             launches += 1
             level.current, level.iteration, level.chosen = node.id, None, None
+            if node.id in self._rewind_targets:
+                level.checkpoints[node.id] = self._checkpoint(body, node.id, frame)
             running[node.id] = (launches, asyncio.create_task(execute(node, launches, error, again)))
 
         try:
@@ -239,6 +264,15 @@ class Interpreter:
                     outcome[node_id] = _Done(True, branch)
                     if tracked and not running and self._levels[0] is level:
                         self._safe_point(frame)
+                    continue
+                if isinstance(exc, Rewind) and any(n.id == exc.target for n in body.nodes):
+                    self._rewind(exc, body, frame, level.checkpoints.get(exc.target))
+                    for reset in _descendants(body, exc.target):
+                        outcome.pop(reset, None)
+                        stale = running.pop(reset, None)
+                        if stale is not None:
+                            stale[1].cancel()
+                    forced[exc.target] = None
                     continue
                 if not isinstance(exc, StepError):
                     raise exc
@@ -345,6 +379,13 @@ class Interpreter:
             duration = self._render(node.duration, local, node.id, "duration")
             until = self._render(node.until, local, node.id, "until")
             outputs = {"payload": await self.executor.wait(node, duration, until)}
+        if isinstance(node, p.ModuleNode) and node.rewind_to is not None:
+            if outputs.get("retry_requested"):
+                raise Rewind(node.rewind_to, node.id, outputs.get("feedback"), retry=True)
+            if outputs.get("jump_back_requested"):
+                raise Rewind(node.rewind_to, node.id, None, retry=False)
+            if "retry_requested" in outputs:
+                frame.names.pop("feedback", None)  # reviewed and accepted: the retry is over
         frame.steps[node.id] = outputs
         for key, name in getattr(node, "outputs_to_state", {}).items():
             self.state[key] = outputs.get(name)
@@ -420,6 +461,51 @@ class Interpreter:
                 frame.names.pop("loop", None)
             else:
                 frame.names["loop"] = outer
+
+    def _reach_of(self, body: p.Body, target: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The ids that run again when a rewind returns to `target`, and the keys they write."""
+        if target not in self._reach:
+            ids: set[str] = set()
+            keys: set[str] = set()
+            again = set(_descendants(body, target))
+            for top in body.nodes:
+                if top.id not in again:
+                    continue
+                for node in [top, *(n for b in p.child_bodies(top) for n in p.iter_nodes(b))]:
+                    ids.add(node.id)
+                    keys.update(getattr(node, "outputs_to_state", {}))
+            self._reach[target] = (frozenset(ids), frozenset(keys))
+        return self._reach[target]
+
+    def _checkpoint(self, body: p.Body, target: str, frame: Frame) -> Checkpoint:
+        ids, keys = self._reach_of(body, target)
+        return Checkpoint(
+            state={k: self.state[k] for k in keys if k in self.state},
+            steps={i: frame.steps[i] for i in ids if i in frame.steps},
+        )
+
+    def _rewind(self, rewind: Rewind, body: p.Body, frame: Frame, checkpoint: Checkpoint | None) -> None:
+        """Put back what the target and the steps after it wrote, as it was before the target."""
+        if checkpoint is None:
+            raise StepError(
+                rewind.origin, "RewindFailed", f"'{rewind.target}' has no checkpoint to go back to"
+            )
+        ids, keys = self._reach_of(body, rewind.target)
+        for key in keys:
+            if key in checkpoint.state:
+                self.state[key] = checkpoint.state[key]
+            else:
+                self.state.pop(key, None)
+        for step_id in ids:
+            if step_id in checkpoint.steps:
+                frame.steps[step_id] = checkpoint.steps[step_id]
+            else:
+                frame.steps.pop(step_id, None)
+            self.progress.pop(step_id, None)
+        if rewind.retry:
+            frame.names["feedback"] = rewind.feedback
+        else:
+            frame.names.pop("feedback", None)
 
     def _safe_point(self, frame: Frame) -> None:
         """Continue as new here if the executor asks and nothing runs concurrently."""

@@ -72,6 +72,9 @@ class ModuleNode(NodeBase):
     # Set for activities that heartbeat: a worker that dies is noticed after this long.
     heartbeat_ms: int | None = None
     on_error: OnError = Field(default_factory=OnError)
+    # Human steps: where a retry or jump back runs again from. Left out of the plan's JSON
+    # when None, so plans compiled before it existed keep their hash.
+    rewind_to: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class RouteNode(NodeBase):

@@ -12,6 +12,14 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
+class Checkpoint(BaseModel):
+    """What a step and everything after it may change, as it was just before the step ran:
+    a retry or jump back to the step puts it back. Keys and ids absent then are absent here."""
+
+    state: dict[str, Any] = Field(default_factory=dict)
+    steps: dict[str, Any] = Field(default_factory=dict)
+
+
 class ResumeLevel(BaseModel):
     """One body on the chain from the plan's root down to the safe point."""
 
@@ -23,6 +31,8 @@ class ResumeLevel(BaseModel):
     iteration: int | None = None
     # For if/switch: the body it chose ("then", "otherwise", a case name, or "" for default).
     chosen: str | None = None
+    # Checkpoints of this body's steps that a retry or jump back may return to.
+    checkpoints: dict[str, Checkpoint] = Field(default_factory=dict)
 
 
 class Resume(BaseModel):

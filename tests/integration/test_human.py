@@ -210,7 +210,7 @@ async def test_two_of_three_approve_and_the_starter_may_not(stack: Stack) -> Non
         await respond(stack.env.client, handle.id, request.id, {"approved": True}, Responder(user="ana"))
     assert "may not approve it (forbid_self_approval)" in str(info.value)
     first = await respond(stack.env.client, handle.id, request.id, {"approved": True}, Responder(user="ben"))
-    assert (first.decided, first.outputs) == (False, {"approvals": 1, "quorum": 2})
+    assert (first.decided, first.outputs) == (False, {"approvals": 1, "quorum": 2, "data": None})
     with pytest.raises(AnswerRefused) as info:
         await respond(stack.env.client, handle.id, request.id, {"approved": True}, Responder(user="ben"))
     assert "ben has already answered" in str(info.value)

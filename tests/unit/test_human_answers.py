@@ -79,6 +79,8 @@ def test_approve_pause_and_file() -> None:
         "approved": False,
         "comment": "no",
         "decided_by": ["ada"],
+        "data": None,
+        "edited": False,
     }
     assert "'approved' is a required property" in refused("user.approve", {}, {})
     assert outputs("user.pause", {}, {}) == {"confirmed": True}
@@ -108,14 +110,63 @@ def test_votes_reach_a_quorum_and_a_rejection_decides() -> None:
         "approved": True,
         "comment": "ok",
         "decided_by": ["a", "b"],
+        "data": None,
+        "edited": False,
     }
     assert tally(inputs, [Vote(user="a", approved=True), Vote(user="b", approved=False, comment="no")]) == {
         "approved": False,
         "comment": "no",
         "decided_by": ["b"],
+        "data": None,
+        "edited": False,
     }
     with pytest.raises(InvalidAnswer, match="already answered"):
         check_vote(inputs, "owner", [Vote(user="a", approved=True)], Responder(user="a"))
     with pytest.raises(InvalidAnswer, match="forbid_self_approval"):
         check_vote(inputs, "owner", [], Responder(user="owner"))
     check_vote({"quorum": 2}, "owner", [], Responder(user="owner"))
+
+
+def test_an_approver_may_edit_the_data_before_approving() -> None:
+    inputs = {
+        "prompt": "Pay?",
+        "data": {"amount": 120},
+        "schema": {"properties": {"amount": {"maximum": 500}}},
+    }
+    result = outputs("user.approve", inputs, {"approved": True, "data": {"amount": 90}})
+    assert (result["data"], result["edited"]) == ({"amount": 90}, True)
+    unchanged = outputs("user.approve", inputs, {"approved": True})
+    assert (unchanged["data"], unchanged["edited"]) == ({"amount": 120}, False)
+    assert "600 is greater than the maximum of 500" in refused(
+        "user.approve", inputs, {"approved": True, "data": {"amount": 600}}
+    )
+    assert "only an approval carries edited data" in refused(
+        "user.approve", inputs, {"approved": False, "data": {"amount": 1}}
+    )
+    assert "allow_edit: false" in refused(
+        "user.approve", {**inputs, "allow_edit": False}, {"approved": True, "data": {"amount": 1}}
+    )
+    schema = request_for("user.approve", inputs, "pay-1", "pay", "now").answer_schema
+    assert schema["properties"]["data"] == inputs["schema"]
+
+
+def test_an_edit_needs_the_quorum_again() -> None:
+    from workflows.engine.human import Vote, cast_vote, check_vote, tally
+
+    inputs = {"quorum": 2, "data": "draft"}
+    votes: list[Vote] = []
+    cast_vote(votes, "a", answer_outputs("user.approve", inputs, {"approved": True}, "a"))
+    cast_vote(votes, "b", answer_outputs("user.approve", inputs, {"approved": True, "data": "v2"}, "b"))
+    # b's edit is a new version: a's approval no longer counts, and a may approve again.
+    assert tally(inputs, votes) is None
+    check_vote(inputs, None, votes, Responder(user="a"))
+    with pytest.raises(InvalidAnswer, match="already answered"):
+        check_vote(inputs, None, votes, Responder(user="b"))
+    cast_vote(votes, "a", answer_outputs("user.approve", inputs, {"approved": True}, "a"))
+    assert tally(inputs, votes) == {
+        "approved": True,
+        "comment": None,
+        "decided_by": ["b", "a"],
+        "data": "v2",
+        "edited": True,
+    }

@@ -12,7 +12,8 @@ from jsonschema.exceptions import SchemaError
 from workflows import dsl
 from workflows.compiler.graph import GraphCompiler
 from workflows.compiler.scope import Checker, StepInfo
-from workflows.compiler.steps import DefinitionLookup, StepsCompiler, walk_steps
+from workflows.compiler.steps import DefinitionLookup, StepsCompiler
+from workflows.compiler.walk import walk_steps
 from workflows.loader import parse_text
 from workflows.modules.registry import Registry
 from workflows.plan import Plan

@@ -7,7 +7,8 @@ from collections import deque
 from typing import Any
 
 from workflows import dsl
-from workflows.compiler.scope import RESERVED_NAMES, TEMPLATE_WORDS, Checker, Scope, StepInfo
+from workflows.compiler.rewind import node_point
+from workflows.compiler.scope import RESERVED_NAMES, TEMPLATE_WORDS, Checker, RewindPoint, Scope, StepInfo
 from workflows.compiler.steps import module_node
 from workflows.modules.registry import Registry
 from workflows.plan import START, Body, Incoming, PlanNode, RouteNode
@@ -62,17 +63,25 @@ class GraphCompiler:
         ancestors = _ancestors(graph, list(position))
         handlers = {n.on_error.goto for n in nodes if isinstance(n.on_error, dsl.Goto)}
         infos: dict[str, StepInfo] = {}
+        points: dict[str, RewindPoint] = {}
         plan_nodes: list[PlanNode] = []
+        ran = [nodes[index].id for index in order]
+
+        def ancestors_in_order(ids: set[str]) -> list[str]:
+            return [i for i in ran if i in ids]
+
         for index in order:
             node = nodes[index]
             scope = Scope(
                 finished={a: infos[a] for a in ancestors[node.id] if a in infos},
                 node_names=frozenset(ancestors[node.id]),
+                rewind=tuple(points[a] for a in ancestors_in_order(ancestors[node.id]) if a in points),
             ).at(node.id)
             if node.id in handlers:
                 scope = scope.with_names("error")
             plan_node, info = self._node(node, index, scope, list(position))
             infos.setdefault(node.id, info)
+            points.setdefault(node.id, node_point(node, self.registry))
             plan_nodes.append(plan_node.model_copy(update={"after": graph.into.get(node.id, [])}))
         final = Scope(finished=infos, node_names=frozenset(infos))
         return Body(nodes=plan_nodes), final

@@ -10,8 +10,9 @@ from typing import Any
 from workflows.problems import Problem, join_pointer
 from workflows.templates import Template, TemplateError, compile_template, iter_templates
 
-BASE_NAMES = frozenset({"input", "state", "steps", "run"})
-RESERVED_NAMES = BASE_NAMES | {"index", "loop", "error", "start"}
+BASE_NAMES = frozenset({"input", "state", "steps", "run", "feedback"})
+# `feedback` came later than the rest: an item may still be named so (it then hides it).
+RESERVED_NAMES = (BASE_NAMES - {"feedback"}) | {"index", "loop", "error", "start"}
 # Words a template reads as something else than a name.
 TEMPLATE_WORDS = frozenset({"self", "true", "false", "none", "and", "or", "not", "in", "is", "if", "else"})
 RUN_FIELDS = frozenset({"id", "definition_hash", "started_at"})
@@ -35,6 +36,17 @@ class StepInfo:
 
 
 @dataclass(frozen=True)
+class RewindPoint:
+    """An earlier step a human step may send the run back to (retry, jump back): what runs
+    again when it does (its own id and its blocks' inner ids) and the state keys they write."""
+
+    id: str
+    covers: frozenset[str]
+    writes: frozenset[str]
+    human: bool
+
+
+@dataclass(frozen=True)
 class Scope:
     """Names in scope at one place, and the steps that may have finished before it."""
 
@@ -45,6 +57,9 @@ class Scope:
     # Form B: node ids usable as names (`classify.output`).
     node_names: frozenset[str] = frozenset()
     current: str | None = None
+    # Earlier steps of this list and of the enclosing lists, in the order they run; a parallel
+    # branch or for_each iteration starts afresh (a jump does not leave it).
+    rewind: tuple[RewindPoint, ...] = ()
 
     def with_names(self, *names: str) -> Scope:
         return replace(self, names=self.names | set(names))
@@ -54,6 +69,9 @@ class Scope:
 
     def with_hidden(self, hidden: Mapping[str, str]) -> Scope:
         return replace(self, hidden={**self.hidden, **hidden})
+
+    def with_rewind(self, points: Iterable[RewindPoint]) -> Scope:
+        return replace(self, rewind=(*self.rewind, *points))
 
     def at(self, step_id: str) -> Scope:
         return replace(self, current=step_id)

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from workflows import dsl
 from workflows.compiler import modules
-from workflows.compiler.scope import RESERVED_NAMES, TEMPLATE_WORDS, Checker, Scope, StepInfo
+from workflows.compiler.rewind import rewind_target, step_point
+from workflows.compiler.scope import (
+    BASE_NAMES,
+    RESERVED_NAMES,
+    TEMPLATE_WORDS,
+    Checker,
+    RewindPoint,
+    Scope,
+    StepInfo,
+)
+from workflows.compiler.walk import Path, walk_steps
 from workflows.durations import parse_duration_ms
 from workflows.modules.registry import Registry
 from workflows.plan import (
@@ -29,36 +40,10 @@ from workflows.plan import (
 from workflows.problems import join_pointer, pointer
 from workflows.templates import is_template
 
-Path = tuple[str | int, ...]
 CALL_PATTERN = re.compile(r"^([a-z0-9][a-z0-9-]*)(?:@([1-9][0-9]*))?$")
 # Finds a called definition (name, pinned version or None); None means "not checked".
 DefinitionLookup = Callable[[str, int | None], bool]
 Compiled = tuple[PlanNode, list[StepInfo], dict[str, str]]
-
-
-def walk_steps(steps: list[dsl.Step], path: Path) -> Iterator[tuple[dsl.Step, Path]]:
-    """Every step in a list, blocks' inner steps included, with its path."""
-    for index, step in enumerate(steps):
-        here = (*path, index)
-        yield step, here
-        for child_steps, child_path in child_lists(step, here):
-            yield from walk_steps(child_steps, child_path)
-
-
-def child_lists(step: dsl.Step, here: Path) -> Iterator[tuple[list[dsl.Step], Path]]:
-    """The step lists a block holds, with their paths."""
-    if isinstance(step, dsl.ParallelStep):
-        for name, branch in step.parallel.items():
-            yield branch, (*here, "parallel", name)
-    elif isinstance(step, dsl.ForEachStep | dsl.LoopStep):
-        yield step.steps, (*here, "steps")
-    elif isinstance(step, dsl.SwitchStep):
-        for name, case in step.cases.items():
-            yield case, (*here, "cases", name)
-        yield step.default, (*here, "default")
-    elif isinstance(step, dsl.IfStep):
-        yield step.then, (*here, "then")
-        yield step.else_, (*here, "else")
 
 
 def parse_call(text: str) -> tuple[str, int | None] | None:
@@ -104,15 +89,17 @@ class StepsCompiler:
         exports: list[StepInfo] = []
         hidden: dict[str, str] = {}
         previous = START
+        points: list[RewindPoint] = []
         for index, step in enumerate(steps):
             here = (*path, index)
-            step_scope = scope.with_finished(exports).with_hidden(hidden).at(step.id)
+            step_scope = scope.with_finished(exports).with_hidden(hidden).with_rewind(points).at(step.id)
             if step.id in handlers:
                 step_scope = step_scope.with_names("error")
             node, step_exports, step_hidden = self.step(step, here, step_scope, siblings)
             nodes.append(node.model_copy(update={"after": [Incoming(source=previous)]}))
             exports.extend(step_exports)
             hidden.update(step_hidden)
+            points.append(step_point(step, self.registry))
             previous = step.id
         return Body(nodes=nodes), exports, hidden
 
@@ -190,7 +177,7 @@ class StepsCompiler:
                 for other_id in ids
             }
             body, branch_exports, branch_hidden = self.sequence(
-                steps, (*path, "parallel", name), scope.with_hidden(others)
+                steps, (*path, "parallel", name), replace(scope.with_hidden(others), rewind=())
             )
             branches[name] = body
             exports.extend(branch_exports)
@@ -203,7 +190,7 @@ class StepsCompiler:
         where = pointer(*path)
         self._check_items(step.for_each, join_pointer(where, "for_each"), scope)
         self._check_name(step.as_, join_pointer(where, "as"), scope)
-        inner = scope.with_names(step.as_, "index")
+        inner = replace(scope.with_names(step.as_, "index"), rewind=())
         body, exports, hidden = self.sequence(step.steps, (*path, "steps"), inner)
         if step.collect is not None:
             self.checker.value(step.collect, join_pointer(where, "collect"), inner.with_finished(exports))
@@ -244,7 +231,7 @@ class StepsCompiler:
             self.checker.report(where, f"'{name}' is a reserved word in templates; choose another name")
         elif name in RESERVED_NAMES:
             self.checker.report(where, f"'{name}' would hide the template name {name}; choose another name")
-        elif name in scope.names:
+        elif name in scope.names - BASE_NAMES:
             self.checker.report(
                 where, f"'{name}' would hide the item of an enclosing for_each; choose another name"
             )
@@ -420,5 +407,6 @@ def module_node(
         timeout_ms=modules.timeout_ms(step.timeout, defaults) if activity else None,
         heartbeat_ms=spec.heartbeat_ms if activity else None,
         on_error=modules.on_error(step.on_error),
+        rewind_to=rewind_target(module, inputs, inputs_at, scope, checker) if spec.runs == "human" else None,
     )
     return node, info

@@ -41,9 +41,14 @@ class RespondResult(BaseModel):
 
 
 class Vote(BaseModel):
+    """One approver's answer; `version` counts the edits of the data up to and including it."""
+
     user: str
     approved: bool
     comment: str | None = None
+    edited: bool = False
+    data: Any = None
+    version: int = 0
 
 
 class InteractionRequest(BaseModel):
@@ -95,6 +100,7 @@ def request_for(
             "validation_pattern",
             "extensions",
             "quorum",
+            "allow_edit",
         )
         if inputs.get(k) is not None
     }
@@ -104,12 +110,26 @@ def request_for(
         type=module,
         prompt=inputs.get("prompt") or inputs.get("message"),
         data=inputs.get("data", inputs.get("default")),
-        answer_schema=ANSWER_SCHEMAS[module],
+        answer_schema=answer_schema(module, inputs),
         constraints=constraints,
         assignees=list(inputs.get("assignees") or []),
         created_at=now,
         deadline=inputs.get("deadline"),
     )
+
+
+def answer_schema(module: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of a valid answer, with the step's own schema where it has one."""
+    schema = ANSWER_SCHEMAS[module]
+    own = inputs.get("schema")
+    if module == "user.form" and isinstance(own, dict):
+        rows = {"type": "array", "items": own} if isinstance(inputs.get("data"), list) else own
+        return {**schema, "properties": {"form_data": rows}}
+    if module == "user.approve" and inputs.get("allow_edit") is False:
+        return {**schema, "properties": {k: v for k, v in schema["properties"].items() if k != "data"}}
+    if module == "user.approve" and isinstance(own, dict):
+        return {**schema, "properties": {**schema["properties"], "data": own}}
+    return schema
 
 
 def answer_outputs(module: str, inputs: dict[str, Any], data: dict[str, Any], who: str) -> dict[str, Any]:
@@ -181,7 +201,23 @@ def _form(inputs: dict[str, Any], data: dict[str, Any], who: str) -> dict[str, A
 
 
 def _approve(inputs: dict[str, Any], data: dict[str, Any], who: str) -> dict[str, Any]:
-    return {"approved": data["approved"], "comment": data.get("comment"), "decided_by": [who]}
+    edited = "data" in data
+    if edited and not data["approved"]:
+        raise InvalidAnswer("data: only an approval carries edited data; to reject, say why in comment")
+    if edited and inputs.get("allow_edit") is False:
+        raise InvalidAnswer("data: this approval does not allow edits (allow_edit: false)")
+    if edited and inputs.get("schema") is not None:
+        error = next(iter(Draft202012Validator(inputs["schema"]).iter_errors(data["data"])), None)
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path)
+            raise InvalidAnswer(f"data{'/' + where if where else ''}: {error.message}")
+    return {
+        "approved": data["approved"],
+        "comment": data.get("comment"),
+        "decided_by": [who],
+        "data": data["data"] if edited else inputs.get("data"),
+        "edited": edited,
+    }
 
 
 def _pause(inputs: dict[str, Any], data: dict[str, Any], who: str) -> dict[str, Any]:
@@ -243,7 +279,13 @@ def default_outputs(module: str, inputs: dict[str, Any]) -> dict[str, Any]:
         },
         "user.text_input": {"value": inputs.get("default") or "", "jump_back_requested": False},
         "user.form": {"form_data": inputs.get("data")},
-        "user.approve": {"approved": False, "comment": "no decision before the deadline", "decided_by": []},
+        "user.approve": {
+            "approved": False,
+            "comment": "no decision before the deadline",
+            "decided_by": [],
+            "data": inputs.get("data"),
+            "edited": False,
+        },
         "user.pause": {"confirmed": False},
         "user.file_input": {"value": "", "filename": ""},
     }
@@ -251,8 +293,10 @@ def default_outputs(module: str, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_vote(inputs: dict[str, Any], owner: str | None, votes: list[Vote], responder: Responder) -> None:
-    """Refuse a second vote by the same person, and self-approval where it is forbidden."""
-    if any(v.user == responder.user for v in votes):
+    """Refuse a second vote by the same person on the same version of the data, and
+    self-approval where it is forbidden."""
+    version = current_version(votes)
+    if any(v.user == responder.user and v.version == version for v in votes):
         raise InvalidAnswer(f"{responder.user} has already answered this approval")
     if inputs.get("forbid_self_approval") and owner is not None and responder.user == owner:
         raise InvalidAnswer(
@@ -260,12 +304,55 @@ def check_vote(inputs: dict[str, Any], owner: str | None, votes: list[Vote], res
         )
 
 
+def current_version(votes: list[Vote]) -> int:
+    """How many times approvers have edited the data so far."""
+    return votes[-1].version if votes else 0
+
+
+def cast_vote(votes: list[Vote], user: str, outputs: dict[str, Any]) -> Vote:
+    """Record an answer; an edit starts a new version, which earlier approvals do not cover."""
+    edited = bool(outputs.get("edited"))
+    vote = Vote(
+        user=user,
+        approved=outputs["approved"],
+        comment=outputs.get("comment"),
+        edited=edited,
+        data=outputs.get("data") if edited else None,
+        version=current_version(votes) + (1 if edited else 0),
+    )
+    votes.append(vote)
+    return vote
+
+
+def approved_data(inputs: dict[str, Any], votes: list[Vote]) -> tuple[Any, bool]:
+    """The data as the latest edit left it (or as given), and whether anyone edited it."""
+    for vote in reversed(votes):
+        if vote.edited:
+            return vote.data, True
+    return inputs.get("data"), False
+
+
 def tally(inputs: dict[str, Any], votes: list[Vote]) -> dict[str, Any] | None:
-    """The approval's outputs once decided (quorum approvals, or any rejection), else None."""
+    """The approval's outputs once decided, else None: any rejection decides; otherwise
+    `quorum` different approvers must approve the current version of the data."""
+    data, edited = approved_data(inputs, votes)
     for vote in votes:
         if not vote.approved:
-            return {"approved": False, "comment": vote.comment, "decided_by": [vote.user]}
-    quorum = int(inputs.get("quorum") or 1)
-    if len(votes) >= quorum:
-        return {"approved": True, "comment": votes[-1].comment, "decided_by": [v.user for v in votes]}
+            return {
+                "approved": False,
+                "comment": vote.comment,
+                "decided_by": [vote.user],
+                "data": data,
+                "edited": edited,
+            }
+    version = current_version(votes)
+    current = [v for v in votes if v.version == version]
+    if len(current) >= int(inputs.get("quorum") or 1):
+        return {
+            "approved": True,
+            "comment": votes[-1].comment,
+            "decided_by": [v.user for v in current],
+            "data": data,
+            "edited": edited,
+        }
     return None

@@ -25,7 +25,9 @@ from workflows.engine.human import (
     RespondResult,
     Vote,
     answer_outputs,
+    approved_data,
     awaiting,
+    cast_vote,
     check_vote,
     default_outputs,
     may_answer,
@@ -138,13 +140,18 @@ class RunWorkflow:
         decided = True
         if module == "user.approve":
             votes = self._votes.setdefault(request.id, [])
-            votes.append(
-                Vote(user=answer.responder.user, approved=outputs["approved"], comment=outputs["comment"])
-            )
+            vote = cast_vote(votes, answer.responder.user, outputs)
             outcome = tally(inputs, votes)
             decided = outcome is not None
-            outputs = outcome or {"approvals": len(votes), "quorum": int(inputs.get("quorum") or 1)}
-            request.constraints["approvals"] = len(votes)
+            approvals = sum(1 for v in votes if v.version == vote.version)
+            outputs = outcome or {
+                "approvals": approvals,
+                "quorum": int(inputs.get("quorum") or 1),
+                "data": approved_data(inputs, votes)[0],
+            }
+            # Later approvers see (and approve) the data as edited so far.
+            request.data = approved_data(inputs, votes)[0]
+            request.constraints["approvals"] = approvals
         result = RespondResult(
             interaction_id=request.id,
             step_id=request.step_id,
@@ -192,9 +199,11 @@ class RunWorkflow:
     def open_interaction(self, node: p.ModuleNode, inputs: dict[str, Any]) -> str:
         self._opened += 1
         interaction_id = f"{node.id}-{self._opened}"
-        self._interactions[interaction_id] = request_for(
-            node.module, inputs, interaction_id, node.id, workflow.now().isoformat()
-        )
+        request = request_for(node.module, inputs, interaction_id, node.id, workflow.now().isoformat())
+        if node.rewind_to is not None:
+            # Where a retry (user.select) or a jump back (user.text_input) returns to.
+            request.constraints["goes_back_to"] = node.rewind_to
+        self._interactions[interaction_id] = request
         self._human_inputs[interaction_id] = (node.module, inputs)
         self._set_awaiting()
         return interaction_id

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workflows.durations import DURATION_PATTERN
 from workflows.modules.registry import ModuleInput, ModuleOutput
@@ -16,6 +18,19 @@ class Escalate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     escalate: str = Field(min_length=1, description="The group that may answer after the deadline")
+
+
+def json_schema_or_none(value: Any) -> Any:
+    """Accept a valid JSON Schema (or nothing); say what is wrong with anything else."""
+    if value is None:
+        return value
+    if not isinstance(value, dict | bool):
+        raise ValueError("schema must be a JSON Schema: a mapping (or true/false)")
+    try:
+        Draft202012Validator.check_schema(value)
+    except SchemaError as exc:
+        raise ValueError(f"not a valid JSON Schema: {exc.message}") from exc
+    return value
 
 
 class HumanInput(ModuleInput):
@@ -44,6 +59,11 @@ class SelectInput(HumanInput):
     min_selections: int | None = Field(default=None, ge=0, description="Fewest items to choose")
     max_selections: int | None = Field(default=None, ge=1, description="Most items to choose")
     prompt: str | None = Field(default=None, description="What to ask")
+    retry_from: str | None = Field(
+        default=None,
+        description="The earlier step a retry runs again from, with `feedback` in scope "
+        "(default: the step whose outputs `data` reads)",
+    )
 
 
 class SelectOutput(ModuleOutput):
@@ -59,6 +79,11 @@ class TextInputInput(HumanInput):
     validation_pattern: str | None = Field(
         default=None, description="Regular expression a valid answer matches in full"
     )
+    jump_back_to: str | None = Field(
+        default=None,
+        description="The earlier step a jump back returns to, state restored as it was there "
+        "(default: the previous human step)",
+    )
 
 
 class TextInputOutput(ModuleOutput):
@@ -71,6 +96,8 @@ class FormInput(HumanInput):
     schema_: Any = Field(alias="schema", description="JSON Schema of one row")
     prompt: str | None = Field(default=None, description="What to ask")
 
+    _schema = field_validator("schema_")(json_schema_or_none)
+
 
 class FormOutput(ModuleOutput):
     form_data: Any = Field(description="The submitted rows")
@@ -79,6 +106,10 @@ class FormOutput(ModuleOutput):
 class ApproveInput(HumanInput):
     prompt: str = Field(description="What to approve")
     data: Any = Field(default=None, description="What the approvers see (and may edit)")
+    schema_: Any = Field(default=None, alias="schema", description="JSON Schema that edited data must fit")
+    allow_edit: bool = Field(default=True, description="Approvers may edit data as they approve")
+
+    _schema = field_validator("schema_")(json_schema_or_none)
     quorum: int = Field(default=1, ge=1, description="Approvals needed (one rejection decides)")
     forbid_self_approval: bool = Field(default=False, description="The run's starter may not approve")
 
@@ -87,6 +118,8 @@ class ApproveOutput(ModuleOutput):
     approved: bool = Field(description="True when the quorum approved")
     comment: str | None = Field(description="The deciding comment")
     decided_by: list[str] = Field(description="Who decided")
+    data: Any = Field(description="The data approved: as the latest edit left it, else as given")
+    edited: bool = Field(description="True when an approver edited the data")
 
 
 class PauseInput(HumanInput):
