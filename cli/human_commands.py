@@ -63,12 +63,16 @@ def respond_command(
 @click.argument("run_id")
 @click.argument("name")
 @click.option("--data", "data_json", default="null", help="The event's payload as JSON.")
-def signal_command(run_id: str, name: str, data_json: str) -> None:
+@click.option("--key", default=None, help="Idempotency key: the same key twice is one event.")
+def signal_command(run_id: str, name: str, data_json: str, key: str | None) -> None:
     """Send the external event NAME to a run (for `wait: {signal: NAME}` steps)."""
     payload = _json_argument(data_json)
 
-    async def sending() -> None:
-        await send_event(await connect(Settings()), run_id, name, payload)
+    async def sending() -> Any:
+        return await send_event(await connect(Settings()), run_id, name, payload, key)
 
-    asyncio.run(sending())
-    click.echo(json.dumps({"run_id": run_id, "event": name, "sent": True}))
+    try:
+        receipt = asyncio.run(sending())
+    except AnswerRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"run_id": run_id, **receipt.model_dump(mode="json")}))

@@ -1,4 +1,4 @@
-"""People's side of human steps: the inbox, answers (Updates) and external events (signals)."""
+"""People's side of human steps: the inbox, answers and external events (both Updates)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,17 @@ from workflows.engine.human import (
     RespondResult,
     may_answer,
 )
-from workflows.engine.models import EVENT_SIGNAL, INTERACTIONS_QUERY, RESPOND_UPDATE, ExternalEvent
+from workflows.engine.models import (
+    EVENT_UPDATE,
+    INTERACTIONS_QUERY,
+    RESPOND_UPDATE,
+    EventReceipt,
+    ExternalEvent,
+)
 
 
 class AnswerRefused(Exception):
-    """The run refused the answer; nothing was recorded. The message says why."""
+    """The run refused the answer (or event); nothing was recorded. The message says why."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,20 @@ async def respond(
     return result
 
 
-async def send_event(client: Client, run_id: str, name: str, payload: Any) -> None:
-    """Deliver an external event to a run (for `wait: {signal: NAME}` steps)."""
-    await client.get_workflow_handle(run_id).signal(EVENT_SIGNAL, ExternalEvent(name=name, payload=payload))
+async def send_event(
+    client: Client, run_id: str, name: str, payload: Any, idempotency_key: str | None = None
+) -> EventReceipt:
+    """Deliver an external event to a run (for `wait: {signal: NAME}` steps); the same
+    idempotency key twice is one event with one reply."""
+    handle = client.get_workflow_handle(run_id)
+    try:
+        receipt: EventReceipt = await handle.execute_update(
+            EVENT_UPDATE,
+            ExternalEvent(name=name, payload=payload),
+            id=idempotency_key or f"event-{uuid.uuid4().hex}",
+            result_type=EventReceipt,
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        raise AnswerRefused(getattr(cause, "message", None) or str(cause)) from exc
+    return receipt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from core.devserver import free_port, start_dev_server
+from core.interactions import respond
 from core.plugins import load_registry
 from core.runs import Prepared, prepare, start_run
 from core.settings import Settings
@@ -18,7 +20,9 @@ from core.temporal import connect
 from tests.helpers import plan_of, registry
 from tests.integration.conftest import HttpServer, Stack
 from tests.integration.eventually import assert_eventually
+from tests.integration.test_human import open_interactions
 from workers.worker import QUEUES, running_workers
+from workflows.engine.human import Responder
 from workflows.engine.models import EVENT_SIGNAL, ExternalEvent, RunOutput
 
 STEPWISE = Path(sys.executable).parent / "stepwise"
@@ -146,3 +150,38 @@ async def test_a_run_survives_a_dev_server_restart(tmp_path: Path) -> None:
             assert (await again.result()).output == "survived"
     finally:
         server.stop()
+
+
+async def test_a_run_waiting_for_an_answer_survives_kill_9_of_its_worker(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    address = dev_env.client.service_client.config.target_host
+    plan = plan_of(
+        """
+        output: "{{ steps.after.rendered }}"
+        steps:
+          - {id: ask, module: user.text_input, inputs: {prompt: "Name?", validation_pattern: "[a-z]+"}}
+          - {id: after, module: io.render_template, inputs: {template: "hello {{ steps.ask.value }}"}}
+        """
+    )
+    first = _worker_process(address, settings)
+    try:
+        handle = await start_run(dev_env.client, Prepared(plan), {}, settings)
+        (request,) = await open_interactions(handle)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    finally:
+        if first.poll() is None:
+            first.kill()
+    # The answer goes out while no worker runs: it is validated once a new worker replays the run.
+    answer = asyncio.create_task(
+        respond(dev_env.client, handle.id, request.id, {"value": "ada"}, Responder(user="ada"))
+    )
+    second = _worker_process(address, settings)
+    try:
+        result = await answer
+        assert (result.step_id, result.outputs["value"]) == ("ask", "ada")
+        assert (await handle.result()).output == "hello ada"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)

@@ -8,7 +8,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
-from core.interactions import AnswerRefused, inbox, respond
+from core.interactions import AnswerRefused, inbox, respond, send_event
 from core.runs import Prepared, start_run
 from tests.helpers import plan_of
 from tests.integration.conftest import Stack
@@ -189,8 +189,12 @@ async def test_the_cli_lists_answers_and_signals(stack: Stack) -> None:
     code, out, err = await cli("respond", handle.id, request.id, "--as", user, "--data", "{}")
     assert code == 0, err
     assert json.loads(out)["outputs"] == {"confirmed": True}
+    code, out, err = await cli("signal", handle.id, "payment_sent", "--data", "1")
+    assert code == 1
+    assert "waits for no event named 'payment_sent'; it waits for payment_received" in err
     code, out, err = await cli("signal", handle.id, "payment_received", "--data", '{"amount": 5}')
     assert code == 0, err
+    assert json.loads(out)["name"] == "payment_received"
     assert (await handle.result()).output == [True, {"amount": 5}]
 
 
@@ -235,3 +239,33 @@ async def test_one_rejection_decides_an_approval(stack: Stack) -> None:
     )
     assert result.decided
     assert (await handle.result()).output == [False, ["cy"], "too much"]
+
+
+async def test_events_are_validated_updates_and_a_repeated_key_is_one_event(stack: Stack) -> None:
+    plan = plan_of(
+        """
+        output: "{{ [steps.first.payload, steps.second.payload] }}"
+        steps:
+          - {id: first, wait: {signal: paid}}
+          - {id: second, wait: {signal: paid, timeout: 1h}}
+        """
+    )
+    handle = await start_run(stack.env.client, Prepared(plan), {}, stack.settings)
+
+    async def waiting() -> None:
+        status = {k.name: v for k, v in (await handle.describe()).typed_search_attributes}
+        assert status["StepwiseStatus"] == "waiting"
+
+    await assert_eventually(waiting)
+    with pytest.raises(AnswerRefused) as info:
+        await send_event(stack.env.client, handle.id, "refund", {"n": 0})
+    assert str(info.value) == "this run waits for no event named 'refund'; it waits for paid"
+    key = f"event-{uuid.uuid4().hex}"
+    one = await send_event(stack.env.client, handle.id, "paid", {"n": 1}, key)
+    again = await send_event(stack.env.client, handle.id, "paid", {"n": 1}, key)
+    assert one == again
+    assert one.waited_for
+    await send_event(stack.env.client, handle.id, "paid", {"n": 2})
+    assert (await handle.result()).output == [{"n": 1}, {"n": 2}]
+    events = [e.event_type async for e in handle.fetch_history_events()]
+    assert events.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) == 2

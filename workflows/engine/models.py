@@ -18,6 +18,8 @@ STATUS_QUERY = "status"
 INTERACTIONS_QUERY = "interactions"
 RESPOND_UPDATE = "respond"
 EVENT_SIGNAL = "event"
+# External events as an Update: validated, with the caller's idempotency key as its id.
+EVENT_UPDATE = "send_event"
 # A no-op local activity that ends a workflow activation (see RunWorkflow's pacing).
 YIELD_ACTIVITY = "stepwise.yield"
 # The hook where reminders of human steps go out (a local activity; notifications come later).
@@ -31,6 +33,15 @@ class ExternalEvent(BaseModel):
 
     name: str
     payload: Any = None
+
+
+class EventReceipt(BaseModel):
+    """The reply to an accepted event."""
+
+    name: str
+    received_at: str
+    # True when a step was waiting for it; otherwise it is kept until one does.
+    waited_for: bool
 
 
 class RunInput(BaseModel):

@@ -37,12 +37,14 @@ from workflows.engine.human import (
 from workflows.engine.models import (
     DEFAULT_CONTINUE_AS_NEW_AFTER,
     EVENT_SIGNAL,
+    EVENT_UPDATE,
     INTERACTIONS_QUERY,
     REMIND_ACTIVITY,
     RESPOND_UPDATE,
     STATUS_QUERY,
     WORKFLOW_NAME,
     YIELD_ACTIVITY,
+    EventReceipt,
     ExternalEvent,
     ModuleCall,
     ModuleResult,
@@ -76,6 +78,8 @@ class RunWorkflow:
         self._interpreter: Interpreter | None = None
         self._status: RunStatusName = "running"
         self._events: list[ExternalEvent] = []
+        # How many wait steps wait for each event name right now.
+        self._listening: dict[str, int] = {}
         self._waits = 0
         self._children = 0
 
@@ -130,6 +134,21 @@ class RunWorkflow:
     def event(self, event: ExternalEvent) -> None:
         """An external event for `wait: {signal: ...}` steps; kept until a step takes it."""
         self._events.append(event)
+
+    @workflow.update(name=EVENT_UPDATE)
+    def send_event(self, event: ExternalEvent) -> EventReceipt:
+        """An external event, validated; kept until a `wait: {signal: NAME}` step takes it."""
+        waited_for = self._listening.get(event.name, 0) > 0
+        self._events.append(event)
+        return EventReceipt(name=event.name, received_at=workflow.now().isoformat(), waited_for=waited_for)
+
+    @send_event.validator
+    def _check_event(self, event: ExternalEvent) -> None:
+        assert self._run is not None
+        names = _signal_names(self._run.plan)
+        if event.name not in names:
+            expected = ", ".join(sorted(names)) or "none: it has no wait: {signal: ...} step"
+            raise ValueError(f"this run waits for no event named '{event.name}'; it waits for {expected}")
 
     @workflow.update(name=RESPOND_UPDATE)
     async def respond(self, answer: RespondInput) -> RespondResult:
@@ -435,6 +454,8 @@ class _Executor:
         if node.signal is not None:
             signal = node.signal
             timeout = timedelta(milliseconds=node.timeout_ms) if node.timeout_ms else None
+            listening = self.owner._listening
+            listening[signal] = listening.get(signal, 0) + 1
             try:
                 await self.owner.waiting(
                     workflow.wait_condition(
@@ -445,12 +466,18 @@ class _Executor:
                 )
             except TimeoutError as exc:
                 raise StepError(node.id, "WaitTimeout", f"no '{signal}' event within the timeout") from exc
+            finally:
+                listening[signal] -= 1
             event = self.owner.take_event(signal)
             return event.payload if event else None
         delay = _delay(node, duration, until)
         if delay > timedelta(0):
             await self.owner.waiting(workflow.sleep(delay, summary=f"{node.id}: wait"))
         return None
+
+
+def _signal_names(plan: p.Plan) -> set[str]:
+    return {n.signal for n in p.iter_nodes(plan.body) if isinstance(n, p.WaitNode) and n.signal}
 
 
 def _delay(node: p.WaitNode, duration: Any, until: Any) -> timedelta:
