@@ -12,6 +12,7 @@ from temporalio.service import RPCError
 from workflows.engine.human import (
     ANYONE,
     InteractionRequest,
+    InteractionSummary,
     Responder,
     RespondInput,
     RespondResult,
@@ -19,6 +20,7 @@ from workflows.engine.human import (
 )
 from workflows.engine.models import (
     EVENT_UPDATE,
+    INBOX_MEMO,
     INTERACTIONS_QUERY,
     RESPOND_UPDATE,
     EventReceipt,
@@ -33,7 +35,7 @@ class AnswerRefused(Exception):
 @dataclass(frozen=True)
 class InboxItem:
     run_id: str
-    request: InteractionRequest
+    request: InteractionSummary
 
 
 def _quote(value: str) -> str:
@@ -42,20 +44,30 @@ def _quote(value: str) -> str:
 
 
 async def inbox(client: Client, responder: Responder) -> list[InboxItem]:
-    """Open interactions this user (or one of its groups) may answer, across running runs."""
+    """Open interactions this user (or one of its groups) may answer, across running runs:
+    one visibility listing, read from each run's inbox memo."""
     names = [responder.user, *responder.groups, ANYONE]
     query = f"StepwiseAwaiting IN ({', '.join(_quote(n) for n in names)}) AND ExecutionStatus = 'Running'"
     items: list[InboxItem] = []
     async for execution in client.list_workflows(query):
-        handle = client.get_workflow_handle(execution.id)
-        try:
-            requests: list[InteractionRequest] = await handle.query(
-                INTERACTIONS_QUERY, result_type=list[InteractionRequest]
-            )
-        except RPCError:
-            continue  # finished since the listing
-        items.extend(InboxItem(execution.id, r) for r in requests if may_answer(r, responder))
+        memo = await execution.memo()
+        if INBOX_MEMO in memo:
+            listed = [InteractionSummary.model_validate(s) for s in memo[INBOX_MEMO] or []]
+        else:  # a run from before the memo: ask it
+            listed = [r.summary() for r in await interactions(client, execution.id)]
+        items.extend(InboxItem(execution.id, s) for s in listed if may_answer(s, responder))
     return sorted(items, key=lambda item: (item.request.created_at, item.run_id, item.request.id))
+
+
+async def interactions(client: Client, run_id: str) -> list[InteractionRequest]:
+    """A run's open interactions in full (data and answer schema included); none once it ended."""
+    try:
+        found: list[InteractionRequest] = await client.get_workflow_handle(run_id).query(
+            INTERACTIONS_QUERY, result_type=list[InteractionRequest]
+        )
+    except RPCError:
+        return []  # finished since the listing
+    return found
 
 
 async def respond(

@@ -36,8 +36,13 @@ async def test_a_30_day_deadline_takes_the_default_and_reminds_weekly(
         handle = await start_run(time_env.client, Prepared(plan_of(text_step("default"))), {}, settings)
         assert (await handle.result()).output == "anonymous"
     history = await handle.fetch_history()
-    markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
-    assert len(markers) == 4
+    reminders = [
+        e
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    assert len(reminders) == 4
     assert (history.events[-1].event_time.ToDatetime() - history.events[0].event_time.ToDatetime()).days >= 30
 
 

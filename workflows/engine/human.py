@@ -51,26 +51,43 @@ class Vote(BaseModel):
     version: int = 0
 
 
-class InteractionRequest(BaseModel):
-    """A pending human step, as an inbox shows it."""
+class InteractionSummary(BaseModel):
+    """A pending human step as an inbox lists it: without its data and answer schema, which
+    the `interactions` query gives in full."""
 
     id: str
     step_id: str
     type: str
     prompt: str | None = None
-    data: Any = None
-    answer_schema: dict[str, Any]
     constraints: dict[str, Any] = Field(default_factory=dict)
     assignees: list[str] = Field(default_factory=list)
     created_at: str
     deadline: str | None = None
 
 
+# Prompts longer than this are cut in the inbox memo (the query has them in full).
+SUMMARY_PROMPT_CHARS = 300
+
+
+class InteractionRequest(InteractionSummary):
+    """A pending human step: what it asks, and the JSON Schema of a valid answer."""
+
+    data: Any = None
+    answer_schema: dict[str, Any]
+
+    def summary(self) -> InteractionSummary:
+        prompt = self.prompt
+        if prompt is not None and len(prompt) > SUMMARY_PROMPT_CHARS:
+            prompt = prompt[: SUMMARY_PROMPT_CHARS - 1] + "…"
+        fields = self.model_dump(include=set(InteractionSummary.model_fields))
+        return InteractionSummary.model_validate({**fields, "prompt": prompt})
+
+
 class InvalidAnswer(ValueError):
     """An answer that the step cannot accept; the message says what is wrong."""
 
 
-def may_answer(request: InteractionRequest, responder: Responder) -> bool:
+def may_answer(request: InteractionSummary, responder: Responder) -> bool:
     """Anyone may answer an unassigned step; otherwise the user or one of its groups is listed."""
     if not request.assignees:
         return True

@@ -18,6 +18,10 @@ STATUS_QUERY = "status"
 INTERACTIONS_QUERY = "interactions"
 RESPOND_UPDATE = "respond"
 EVENT_SIGNAL = "event"
+# The memo that lists a run's open interactions (summaries), so an inbox is one listing.
+INBOX_MEMO = "StepwiseInbox"
+# Marks histories whose runs keep INBOX_MEMO (older histories replay without it).
+INBOX_MEMO_PATCH = "inbox-memo"
 # External events as an Update: validated, with the caller's idempotency key as its id.
 EVENT_UPDATE = "send_event"
 # A no-op local activity that ends a workflow activation (see RunWorkflow's pacing).

@@ -38,6 +38,8 @@ from workflows.engine.models import (
     DEFAULT_CONTINUE_AS_NEW_AFTER,
     EVENT_SIGNAL,
     EVENT_UPDATE,
+    INBOX_MEMO,
+    INBOX_MEMO_PATCH,
     INTERACTIONS_QUERY,
     REMIND_ACTIVITY,
     RESPOND_UPDATE,
@@ -171,6 +173,7 @@ class RunWorkflow:
             # Later approvers see (and approve) the data as edited so far.
             request.data = approved_data(inputs, votes)[0]
             request.constraints["approvals"] = approvals
+            self._set_awaiting()
         result = RespondResult(
             interaction_id=request.id,
             step_id=request.step_id,
@@ -244,6 +247,9 @@ class RunWorkflow:
         names = awaiting(list(self._interactions.values()))
         update = AWAITING_KEY.value_set(names) if names else AWAITING_KEY.value_unset()
         workflow.upsert_search_attributes([update])
+        if workflow.patched(INBOX_MEMO_PATCH):
+            summaries = [r.summary().model_dump(mode="json") for r in self._interactions.values()]
+            workflow.upsert_memo({INBOX_MEMO: summaries or None})
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> RunStatus:
