@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from cli.run_commands import _json_argument, _print_output
-from core.interactions import AnswerRefused, inbox, respond, send_event
+from core.interactions import AnswerRefused, inbox, inbox_page, respond, send_event
 from core.settings import Settings
 from core.temporal import connect
 from workflows.engine.human import Responder
@@ -18,13 +18,26 @@ from workflows.engine.human import Responder
 @click.command(name="inbox")
 @click.option("--as", "user", required=True, help="The user who answers.")
 @click.option("--group", "groups", multiple=True, help="A group of that user (repeatable).")
-def inbox_command(user: str, groups: tuple[str, ...]) -> None:
-    """List the open interactions USER may answer, as JSON lines."""
+@click.option(
+    "--page-size", type=click.IntRange(1, 1000), default=None, help="List one page of this many runs."
+)
+@click.option("--page", default=None, help="The page to list (a token printed after the previous page).")
+def inbox_command(user: str, groups: tuple[str, ...], page_size: int | None, page: str | None) -> None:
+    """List the open interactions USER may answer, as JSON lines (all of them, or one page)."""
+    responder = Responder(user=user, groups=list(groups))
 
     async def listing() -> None:
         client = await connect(Settings())
-        for item in await inbox(client, Responder(user=user, groups=list(groups))):
+        if page_size is None and page is None:
+            items = await inbox(client, responder)
+            following = None
+        else:
+            found = await inbox_page(client, responder, page_size or 100, page)
+            items, following = found.items, found.next_page
+        for item in items:
             _print_output({"run_id": item.run_id, **item.request.model_dump(mode="json")})
+        if following:
+            click.echo(f"more: stepwise inbox --as {user} --page {following}", err=True)
 
     asyncio.run(listing())
 

@@ -8,7 +8,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
-from core.interactions import AnswerRefused, inbox, respond, send_event
+from core.interactions import AnswerRefused, inbox, inbox_page, respond, send_event
 from core.runs import Prepared, start_run
 from tests.helpers import plan_of
 from tests.integration.conftest import Stack
@@ -269,3 +269,30 @@ async def test_events_are_validated_updates_and_a_repeated_key_is_one_event(stac
     assert (await handle.result()).output == [{"n": 1}, {"n": 2}]
     events = [e.event_type async for e in handle.fetch_history_events()]
     assert events.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) == 2
+
+
+async def test_the_inbox_comes_in_pages_of_runs(stack: Stack) -> None:
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    plan = plan_of(
+        f"""
+        steps:
+          - {{id: hold, module: user.pause, inputs: {{message: "Go on", assignees: [{group}]}}}}
+        """
+    )
+    handles = [await start_run(stack.env.client, Prepared(plan), {}, stack.settings) for _ in range(3)]
+    who = Responder(user="zed", groups=[group])
+
+    async def all_listed() -> None:
+        assert len(await inbox(stack.env.client, who)) == 3
+
+    await assert_eventually(all_listed)
+    first = await inbox_page(stack.env.client, who, page_size=2)
+    assert len(first.items) == 2
+    assert first.next_page is not None
+    second = await inbox_page(stack.env.client, who, page_size=2, page=first.next_page)
+    assert (len(second.items), second.next_page) == (1, None)
+    listed = {item.run_id for item in [*first.items, *second.items]}
+    assert listed == {h.id for h in handles}
+    assert all(item.request.prompt == "Go on" for item in first.items)
+    for handle in handles:
+        await handle.terminate("done")

@@ -231,3 +231,43 @@ def test_a_step_in_an_iteration_cannot_go_back_outside_it() -> None:
             "(a jump does not leave a parallel branch or a for_each iteration); name an earlier step",
         )
     ]
+
+
+class FakeWriter(Answers):
+    """Also answers api.llm: four paragraphs that name the topic and the feedback it saw."""
+
+    async def module(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]:
+        if node.module != "api.llm":
+            return await super().module(node, inputs)
+        self.asked.append((node.id, inputs))
+        text = str(inputs["input"])
+        topic = text.split(" about ")[1].split(" for ")[0]
+        asked = text.split("The reviewer asked: ")[1] if "asked:" in text else "none"
+        return {"response": {"paragraphs": [f"{topic} {i} ({asked})" for i in range(4)]}}
+
+
+def test_the_draft_review_example_retries_jumps_back_and_publishes_the_edit() -> None:
+    from pathlib import Path
+
+    from workflows.compiler import compile_text
+
+    path = Path(__file__).parents[2] / "docs" / "examples" / "draft-review.yaml"
+    plan = compile_text(path.read_text(), path.name, registry()).unwrap()
+    writer = FakeWriter(
+        {
+            "ask_topic": [{"value": "bees"}, {"value": "owls"}],
+            "review": [
+                {"retry": True, "feedback": "shorter"},
+                {"selected_indices": [0, 2]},
+                {"selected_indices": [1, 3]},
+            ],
+            "title": [{"jump_back": True}, {"value": "Night owls"}],
+            "sign_off": [{"approved": True, "data": {"text": "Owls, edited."}}],
+        }
+    )
+    output = run(plan, writer, {"audience": "children"})
+    assert output == {"topic": "owls", "title": "Night owls", "text": "Owls, edited.", "edited": True}
+    drafts = [inputs["input"] for step, inputs in writer.asked if step == "draft"]
+    assert ["The reviewer asked: shorter" in d for d in drafts] == [False, True, False]
+    reviews = [inputs["data"] for step, inputs in writer.asked if step == "review"]
+    assert reviews[2][1] == "owls 1 (none)"

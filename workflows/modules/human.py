@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workflows.durations import DURATION_PATTERN
-from workflows.modules.registry import ModuleInput, ModuleOutput
+from workflows.modules.registry import ModuleInput, ModuleOutput, json_schema
 
 
 class Escalate(BaseModel):
@@ -22,15 +20,7 @@ class Escalate(BaseModel):
 
 def json_schema_or_none(value: Any) -> Any:
     """Accept a valid JSON Schema (or nothing); say what is wrong with anything else."""
-    if value is None:
-        return value
-    if not isinstance(value, dict | bool):
-        raise ValueError("schema must be a JSON Schema: a mapping (or true/false)")
-    try:
-        Draft202012Validator.check_schema(value)
-    except SchemaError as exc:
-        raise ValueError(f"not a valid JSON Schema: {exc.message}") from exc
-    return value
+    return None if value is None else json_schema(value)
 
 
 class HumanInput(ModuleInput):

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict
 
 Runs = Literal["workflow", "activity", "human"]
@@ -27,6 +29,17 @@ class TemplateSite:
 
 # Lists the templates in a module's self-rendered inputs, for the compiler to check.
 TemplateSites = Callable[[Mapping[str, Any]], Iterator[TemplateSite]]
+
+
+def json_schema(value: Any) -> Any:
+    """A field validator: accept a valid JSON Schema (draft 2020-12), or say what is wrong."""
+    if not isinstance(value, dict | bool):
+        raise ValueError("schema must be a JSON Schema: a mapping (or true/false)")
+    try:
+        Draft202012Validator.check_schema(value)
+    except SchemaError as exc:
+        raise ValueError(f"not a valid JSON Schema: {exc.message}") from exc
+    return value
 
 
 class ModuleInput(BaseModel):

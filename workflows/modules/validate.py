@@ -6,26 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from pydantic import Field, field_validator
 
-from workflows.modules.registry import ModuleInput, ModuleOutput
+from workflows.modules.registry import ModuleInput, ModuleOutput, json_schema
 
 
 class ValidateInput(ModuleInput):
     data: Any = Field(description="The data to check")
     schema_: Any = Field(alias="schema", description="A JSON Schema (draft 2020-12)")
 
-    @field_validator("schema_")
-    @classmethod
-    def _is_schema(cls, value: Any) -> Any:
-        if not isinstance(value, dict | bool):
-            raise ValueError("schema must be a JSON Schema: a mapping (or true/false)")
-        try:
-            Draft202012Validator.check_schema(value)
-        except SchemaError as exc:
-            raise ValueError(f"not a valid JSON Schema: {exc.message}") from exc
-        return value
+    _schema = field_validator("schema_")(json_schema)
 
 
 class ValidateOutput(ModuleOutput):
