@@ -237,6 +237,15 @@ class Interpreter:
                 level.checkpoints[node.id] = self._checkpoint(body, node.id, frame)
             running[node.id] = (launches, asyncio.create_task(execute(node, launches, error, again)))
 
+        def restart(target: str, error: StepError | None) -> None:
+            """Undecide `target` and everything downstream (stopping what runs); launch it again."""
+            for reset in _descendants(body, target):
+                outcome.pop(reset, None)
+                stale = running.pop(reset, None)
+                if stale is not None:
+                    stale[1].cancel()
+            forced[target] = error
+
         try:
             while True:
                 for node in body.nodes:
@@ -267,12 +276,7 @@ class Interpreter:
                     continue
                 if isinstance(exc, Rewind) and any(n.id == exc.target for n in body.nodes):
                     self._rewind(exc, body, frame, level.checkpoints.get(exc.target))
-                    for reset in _descendants(body, exc.target):
-                        outcome.pop(reset, None)
-                        stale = running.pop(reset, None)
-                        if stale is not None:
-                            stale[1].cancel()
-                    forced[exc.target] = None
+                    restart(exc.target, None)
                     continue
                 if not isinstance(exc, StepError):
                     raise exc
@@ -291,14 +295,8 @@ class Interpreter:
                         "GotoLimit",
                         f"on_error goto ran {MAX_GOTOS} times; last error: {exc.message}",
                     )
-                target = on_error.target or ""
                 outcome[node_id] = _Done(False)
-                for reset in _descendants(body, target):
-                    outcome.pop(reset, None)
-                    stale = running.pop(reset, None)
-                    if stale is not None:
-                        stale[1].cancel()
-                forced[target] = exc
+                restart(on_error.target or "", exc)
         except GeneratorExit:
             # The worker evicts this run from its cache: stop at once, awaiting nothing.
             for _, task in running.values():

@@ -165,13 +165,13 @@ class RunWorkflow:
             outcome = tally(inputs, votes)
             decided = outcome is not None
             approvals = sum(1 for v in votes if v.version == vote.version)
+            # Later approvers see (and approve) the data as edited so far.
+            request.data = approved_data(inputs, votes)[0]
             outputs = outcome or {
                 "approvals": approvals,
                 "quorum": int(inputs.get("quorum") or 1),
-                "data": approved_data(inputs, votes)[0],
+                "data": request.data,
             }
-            # Later approvers see (and approve) the data as edited so far.
-            request.data = approved_data(inputs, votes)[0]
             request.constraints["approvals"] = approvals
             self._set_awaiting()
         result = RespondResult(

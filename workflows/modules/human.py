@@ -98,10 +98,10 @@ class ApproveInput(HumanInput):
     data: Any = Field(default=None, description="What the approvers see (and may edit)")
     schema_: Any = Field(default=None, alias="schema", description="JSON Schema that edited data must fit")
     allow_edit: bool = Field(default=True, description="Approvers may edit data as they approve")
-
-    _schema = field_validator("schema_")(json_schema_or_none)
     quorum: int = Field(default=1, ge=1, description="Approvals needed (one rejection decides)")
     forbid_self_approval: bool = Field(default=False, description="The run's starter may not approve")
+
+    _schema = field_validator("schema_")(json_schema_or_none)
 
 
 class ApproveOutput(ModuleOutput):
