@@ -296,3 +296,20 @@ async def test_the_inbox_comes_in_pages_of_runs(stack: Stack) -> None:
     assert all(item.request.prompt == "Go on" for item in first.items)
     for handle in handles:
         await handle.terminate("done")
+
+
+async def test_an_event_sent_right_after_the_start_is_kept(stack: Stack) -> None:
+    plan = plan_of(
+        """
+        output: "{{ steps.paid.payload }}"
+        steps:
+          - {id: paid, wait: {signal: paid}}
+        """
+    )
+    # Likely to reach the run in its first activation, before the run method has started.
+    handle = await start_run(stack.env.client, Prepared(plan), {}, stack.settings)
+    with pytest.raises(AnswerRefused) as info:
+        await send_event(stack.env.client, handle.id, "refund", None)
+    assert "waits for no event named 'refund'" in str(info.value)
+    await send_event(stack.env.client, handle.id, "paid", {"n": 1})
+    assert (await handle.result()).output == {"n": 1}

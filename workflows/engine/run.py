@@ -35,7 +35,6 @@ from workflows.engine.human import (
     tally,
 )
 from workflows.engine.models import (
-    DEFAULT_CONTINUE_AS_NEW_AFTER,
     EVENT_SIGNAL,
     EVENT_UPDATE,
     INBOX_MEMO,
@@ -70,13 +69,16 @@ AWAITING_KEY = SearchAttributeKey.for_keyword_list("StepwiseAwaiting")
 class RunWorkflow:
     """One Stepwise run."""
 
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, run: RunInput) -> None:
+        # Set here, not in run(): handlers of the first activation run before run() starts.
+        self._run = run
+        self._event_names = _signal_names(run.plan)
         self._interactions: dict[str, InteractionRequest] = {}
         self._human_inputs: dict[str, tuple[str, dict[str, Any]]] = {}
         self._answers: dict[str, RespondResult] = {}
         self._votes: dict[str, list[Vote]] = {}
         self._opened = 0
-        self._run: RunInput | None = None
         self._interpreter: Interpreter | None = None
         self._status: RunStatusName = "running"
         self._events: list[ExternalEvent] = []
@@ -87,7 +89,6 @@ class RunWorkflow:
 
     @workflow.run
     async def run(self, run: RunInput) -> RunOutput:
-        self._run = run
         if run.plan.content_hash() != run.plan_hash:
             raise ApplicationError(
                 "the plan does not match its hash", type="PlanMismatch", non_retryable=True
@@ -146,10 +147,8 @@ class RunWorkflow:
 
     @send_event.validator
     def _check_event(self, event: ExternalEvent) -> None:
-        assert self._run is not None
-        names = _signal_names(self._run.plan)
-        if event.name not in names:
-            expected = ", ".join(sorted(names)) or "none: it has no wait: {signal: ...} step"
+        if event.name not in self._event_names:
+            expected = ", ".join(sorted(self._event_names)) or "none: it has no wait: {signal: ...} step"
             raise ValueError(f"this run waits for no event named '{event.name}'; it waits for {expected}")
 
     @workflow.update(name=RESPOND_UPDATE)
@@ -208,8 +207,7 @@ class RunWorkflow:
         try:
             answer_outputs(module, inputs, answer.data, answer.responder.user)
             if module == "user.approve":
-                owner = self._run.owner if self._run else None
-                check_vote(inputs, owner, self._votes.get(request.id, []), answer.responder)
+                check_vote(inputs, self._run.owner, self._votes.get(request.id, []), answer.responder)
         except InvalidAnswer as exc:
             raise ValueError(f"answer to '{request.id}' refused: {exc}") from exc
 
@@ -254,7 +252,6 @@ class RunWorkflow:
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> RunStatus:
         """Steps done, running and pending, progress, state keys and the pinned plan."""
-        assert self._run is not None
         progress = self._interpreter.progress if self._interpreter else {}
         ids = list(dict.fromkeys(node.id for node in p.iter_nodes(self._run.plan.body)))
         steps = [StepStatus.model_validate({"id": i, "status": progress.get(i, "pending")}) for i in ids]
@@ -279,7 +276,7 @@ class RunWorkflow:
 
     @property
     def queue_prefix(self) -> str:
-        return self._run.queue_prefix if self._run else ""
+        return self._run.queue_prefix
 
     def take_event(self, name: str) -> ExternalEvent | None:
         for index, event in enumerate(self._events):
@@ -322,9 +319,8 @@ class _Executor:
         self.since_yield = 0
 
     def should_continue_as_new(self) -> bool:
-        run = self.owner._run
         info = workflow.info()
-        limit = run.continue_as_new_after if run else DEFAULT_CONTINUE_AS_NEW_AFTER
+        limit = self.owner._run.continue_as_new_after
         return info.get_current_history_length() >= limit or info.is_continue_as_new_suggested()
 
     async def pace(self) -> None:
@@ -428,7 +424,6 @@ class _Executor:
 
     async def call(self, node: p.CallNode, run_input: Any) -> Any:
         run = self.owner._run
-        assert run is not None
         key = node.definition + (f"@{node.version}" if node.version else "")
         child_plan = run.children.get(key)
         if child_plan is None:
