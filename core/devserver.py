@@ -21,6 +21,10 @@ SEARCH_ATTRIBUTES = {
 }
 READY_TIMEOUT_S = 60.0
 PR_SET_PDEATHSIG = 1
+# The CLI picks its extra ports (HTTP, metrics, internal services) itself; another process can
+# take one between its pick and its bind, so a start that failed on a taken port is tried again.
+START_ATTEMPTS = 3
+_PORT_TAKEN = "address already in use"
 
 
 class DevServerError(RuntimeError):
@@ -85,6 +89,21 @@ def free_port(host: str = "127.0.0.1") -> int:
 def start_dev_server(data_dir: Path, host: str, port: int, ui_port: int) -> DevServer:
     """Start the dev server with its state in `data_dir`; a port already taken is replaced by a free one."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    attempt = 1
+    while True:
+        try:
+            return _start(data_dir, host, port, ui_port)
+        except _PortTaken:
+            if attempt == START_ATTEMPTS:
+                raise
+            attempt += 1
+
+
+class _PortTaken(DevServerError):
+    """The server exited because a port it wanted was taken meanwhile."""
+
+
+def _start(data_dir: Path, host: str, port: int, ui_port: int) -> DevServer:
     port = port if port_is_free(host, port) else free_port(host)
     ui_port = ui_port if ui_port != port and port_is_free(host, ui_port) else free_port(host)
     db_file = data_dir / "temporal.db"
@@ -106,13 +125,15 @@ def start_dev_server(data_dir: Path, host: str, port: int, ui_port: int) -> DevS
     ]
     for name, kind in SEARCH_ATTRIBUTES.items():
         command += ["--search-attribute", f"{name}={kind}"]
-    with (data_dir / "temporal.log").open("ab") as log:
+    log_file = data_dir / "temporal.log"
+    start = log_file.stat().st_size if log_file.exists() else 0
+    with log_file.open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
             command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
         )
     server = DevServer(process, host, port, ui_port, db_file)
     try:
-        _wait_ready(server, data_dir / "temporal.log")
+        _wait_ready(server, log_file, start)
     except BaseException:
         server.stop()
         raise
@@ -126,14 +147,11 @@ def _die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _wait_ready(server: DevServer, log_file: Path) -> None:
+def _wait_ready(server: DevServer, log_file: Path, start: int) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            tail = log_file.read_text(errors="replace")[-2000:]
-            raise DevServerError(
-                f"the Temporal dev server exited with code {server.process.returncode}:\n{tail}"
-            )
+            raise _exit_error(server, log_file.read_bytes()[start:].decode(errors="replace"))
         with contextlib.suppress(OSError), socket.create_connection((server.host, server.port), timeout=1):
             return
         time.sleep(0.1)
@@ -141,3 +159,11 @@ def _wait_ready(server: DevServer, log_file: Path) -> None:
     raise DevServerError(
         f"the Temporal dev server did not answer on {server.address} in {READY_TIMEOUT_S:.0f}s"
     )
+
+
+def _exit_error(server: DevServer, log: str) -> DevServerError:
+    """Why the server exited: the lines that say so (a Go panic's trace is mostly noise)."""
+    lines = log.splitlines()
+    reasons = [line for line in lines if "panic" in line or "rror" in line][:5] or lines[-10:]
+    message = f"the Temporal dev server exited with code {server.process.returncode}:\n" + "\n".join(reasons)
+    return _PortTaken(message) if _PORT_TAKEN in log else DevServerError(message)
