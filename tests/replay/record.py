@@ -22,7 +22,9 @@ from core.settings import Settings
 from tests.helpers import registry
 from tests.integration.conftest import HttpServer, _handler
 from workers.worker import QUEUES, running_workers
-from workflows.engine.models import EVENT_SIGNAL, ExternalEvent
+from core.interactions import respond
+from workflows.engine.human import InteractionRequest, Responder
+from workflows.engine.models import EVENT_SIGNAL, INTERACTIONS_QUERY, ExternalEvent
 
 HERE = Path(__file__).parent
 DEFINITIONS = HERE / "definitions"
@@ -59,6 +61,32 @@ async def record_all(base: str) -> None:
         await handle.signal(EVENT_SIGNAL, ExternalEvent(name="payment_received", payload={"amount": 3}))
         await handle.result()
         await _record(env.client, handle.id)
+        await _record_human(env.client, settings, base)
+
+
+async def _open(client: Client, run_id: str, count: int) -> list[InteractionRequest]:
+    handle = client.get_workflow_handle(run_id)
+    while True:
+        found = await handle.query(INTERACTIONS_QUERY, result_type=list[InteractionRequest])
+        if len(found) == count:
+            return sorted(found, key=lambda r: r.step_id)
+        await asyncio.sleep(0.05)
+
+
+async def _record_human(client: Client, settings: Settings, base: str) -> None:
+    """Two interactions open at once (one a 2-of-3 approval), then a select and a default."""
+    prepared = prepare(DEFINITIONS / "human.yaml", registry(), DEFINITIONS)
+    handle = await start_run(client, prepared, {"base": base}, settings, owner="ada", run_id="replay-human")
+    ask, sign = await _open(client, handle.id, 2)
+    await respond(client, handle.id, sign.id, {"approved": True}, Responder(user="bob"))
+    await respond(client, handle.id, ask.id, {"value": "Ada"}, Responder(user="ada"))
+    await respond(client, handle.id, sign.id, {"approved": True, "comment": "ok"}, Responder(user="cy"))
+    (pick,) = await _open(client, handle.id, 1)
+    await respond(client, handle.id, pick.id, {"selected_indices": [1]}, Responder(user="dan"))
+    (note,) = await _open(client, handle.id, 1)
+    await respond(client, handle.id, note.id, {}, Responder(user="dan"))
+    await handle.result()
+    await _record(client, handle.id)
 
 
 def main() -> None:
