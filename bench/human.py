@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sys
 import time
 import uuid
 from typing import Any
@@ -220,3 +222,6 @@ if __name__ == "__main__":
     args = parser.parse_args()
     SETTLE_S = args.settle
     asyncio.run(main(args.runs, args.answers, args.paused, args.repeat))
+    # Leave without interpreter teardown: the SDK's threads can abort it (see cli.main.entry).
+    sys.stdout.flush()
+    os._exit(0)

@@ -15,6 +15,8 @@ from tests.integration.conftest import Stack
 from tests.integration.eventually import assert_eventually
 from workflows.engine.human import InteractionRequest, Responder
 from workflows.engine.models import INTERACTIONS_QUERY, RunOutput
+from workflows.engine.run import AWAITING_KEY as AWAITING
+from workflows.engine.run import STATUS_KEY as STATUS
 
 ADA = Responder(user="ada", groups=["editors"])
 BOB = Responder(user="bob")
@@ -143,6 +145,13 @@ async def test_parallel_interactions_are_answered_independently_and_the_inbox_li
     assert [i for i in others if i.run_id == handle.id] == []
     by_step = {r.step_id: r for r in requests}
     await respond(stack.env.client, handle.id, by_step["right"].id, {"approved": True, "comment": "ok"}, me)
+
+    async def only_left_listed() -> None:
+        items = await inbox(stack.env.client, me)
+        assert [i.request.step_id for i in items if i.run_id == handle.id] == ["left"]
+
+    # The right branch ended while the left one waits: the run still shows the change.
+    await assert_eventually(only_left_listed)
     await respond(stack.env.client, handle.id, by_step["left"].id, {}, me)
     assert (await handle.result()).output == [True, True]
 
@@ -313,3 +322,47 @@ async def test_an_event_sent_right_after_the_start_is_kept(stack: Stack) -> None
     assert "waits for no event named 'refund'" in str(info.value)
     await send_event(stack.env.client, handle.id, "paid", {"n": 1})
     assert (await handle.result()).output == {"n": 1}
+
+
+async def test_an_answer_shows_its_changes_in_one_upsert(stack: Stack) -> None:
+    """Closing one interaction and opening the next (or running on) is one search-attribute
+    upsert and one memo update per workflow task, not one per change: fewer visibility writes
+    between an answer and the next step."""
+    plan = plan_of(
+        """
+        output: "{{ [steps.first.value, steps.second.value] }}"
+        steps:
+          - {id: first, module: user.text_input, inputs: {prompt: 'Name?', assignees: [ada]}}
+          - {id: shout, module: transform.extract, inputs: {loud: "{{ steps.first.value | upper }}"}}
+          - {id: second, module: user.text_input, inputs: {prompt: 'Again?'}}
+        """
+    )
+    handle = await start_run(stack.env.client, Prepared(plan), {}, stack.settings)
+    (first,) = await open_interactions(handle)
+    description = await handle.describe()
+    assert description.typed_search_attributes.get(AWAITING) == ["ada"]
+    assert description.typed_search_attributes.get(STATUS) == "waiting"
+    await respond(stack.env.client, handle.id, first.id, {"value": "ada"}, ADA)
+    (second,) = await open_interactions(handle)
+    description = await handle.describe()
+    assert description.typed_search_attributes.get(AWAITING) == ["*"]
+    assert description.typed_search_attributes.get(STATUS) == "waiting"
+    await respond(stack.env.client, handle.id, second.id, {"value": "x"}, BOB)
+    assert (await handle.result()).output == ["ada", "x"]
+    tasks: list[list[int]] = []
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            tasks.append([])
+        elif tasks:
+            tasks[-1].append(event.event_type)
+    upserts = [t.count(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) for t in tasks]
+    memos = [t.count(EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED) for t in tasks]
+    answered = [
+        i for i, t in enumerate(tasks) if EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED in t
+    ]
+    assert len(answered) == 2
+    # The first answer closes `first` and opens `second` in the same task: still one of each.
+    assert (upserts[answered[0]], memos[answered[0]]) == (1, 1)
+    description = await handle.describe()
+    assert description.typed_search_attributes.get(AWAITING) is None
+    assert description.typed_search_attributes.get(STATUS) == "completed"

@@ -17,12 +17,12 @@ from typing import Any
 from temporalio.client import Client
 
 from core.environments import ephemeral_dev_server
+from core.interactions import respond
 from core.runs import prepare, start_run
 from core.settings import Settings
 from tests.helpers import registry
 from tests.integration.conftest import HttpServer, _handler
 from workers.worker import QUEUES, running_workers
-from core.interactions import respond
 from workflows.engine.human import InteractionRequest, Responder
 from workflows.engine.models import EVENT_SIGNAL, INTERACTIONS_QUERY, ExternalEvent
 
@@ -74,9 +74,12 @@ async def _open(client: Client, run_id: str, count: int) -> list[InteractionRequ
 
 
 async def _record_human(client: Client, settings: Settings, base: str) -> None:
-    """Two interactions open at once (one a 2-of-3 approval), then a select and a default."""
+    """Two interactions open at once (one a 2-of-3 approval), then a select and a default.
+    (replay-human.json is the same run recorded before ONE_UPSERT_PATCH.)"""
     prepared = prepare(DEFINITIONS / "human.yaml", registry(), DEFINITIONS)
-    handle = await start_run(client, prepared, {"base": base}, settings, owner="ada", run_id="replay-human")
+    handle = await start_run(
+        client, prepared, {"base": base}, settings, owner="ada", run_id="replay-human-one-upsert"
+    )
     ask, sign = await _open(client, handle.id, 2)
     await respond(client, handle.id, sign.id, {"approved": True}, Responder(user="bob"))
     await respond(client, handle.id, ask.id, {"value": "Ada"}, Responder(user="ada"))

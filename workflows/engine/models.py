@@ -22,6 +22,9 @@ EVENT_SIGNAL = "event"
 INBOX_MEMO = "StepwiseInbox"
 # Marks histories whose runs keep INBOX_MEMO (older histories replay without it).
 INBOX_MEMO_PATCH = "inbox-memo"
+# Marks histories whose runs show a change of who may answer together with the run's status, in
+# one upsert (older histories upsert each change on its own).
+ONE_UPSERT_PATCH = "one-upsert"
 # External events as an Update: validated, with the caller's idempotency key as its id.
 EVENT_UPDATE = "send_event"
 # A no-op local activity that ends a workflow activation (see RunWorkflow's pacing).

@@ -40,6 +40,7 @@ from workflows.engine.models import (
     INBOX_MEMO,
     INBOX_MEMO_PATCH,
     INTERACTIONS_QUERY,
+    ONE_UPSERT_PATCH,
     REMIND_ACTIVITY,
     RESPOND_UPDATE,
     STATUS_QUERY,
@@ -81,6 +82,12 @@ class RunWorkflow:
         self._opened = 0
         self._interpreter: Interpreter | None = None
         self._status: RunStatusName = "running"
+        # What StepwiseAwaiting and the inbox memo show now, and whether a change waits to be shown.
+        self._shown_awaiting: list[str] = []
+        self._shown_inbox: list[dict[str, Any]] = []
+        self._unshown = False
+        # The status to show with them (the run went on after an answer, say).
+        self._pending_status: RunStatusName | None = None
         self._events: list[ExternalEvent] = []
         # How many wait steps wait for each event name right now.
         self._listening: dict[str, int] = {}
@@ -103,10 +110,12 @@ class RunWorkflow:
             run.plan, current_registry(), _Executor(self), run.input, run_info, run.resume
         )
         self._interpreter = interpreter
+        self._shower = asyncio.create_task(self._show_what_no_step_showed(), name="show interactions")
         try:
             output = await interpreter.run()
         except ContinueAsNewRequested as request:
             await workflow.wait_condition(workflow.all_handlers_finished)
+            self._flush()
             workflow.continue_as_new(
                 run.model_copy(
                     update={
@@ -119,7 +128,7 @@ class RunWorkflow:
                 )
             )
         except StepError as exc:
-            self._set_status("failed")
+            self._flush("failed")
             raise ApplicationError(
                 f"step '{exc.step_id}' failed: {exc.message}",
                 {"step": exc.step_id, "type": exc.error_type},
@@ -127,10 +136,10 @@ class RunWorkflow:
                 non_retryable=True,
             ) from exc
         except asyncio.CancelledError:
-            self._set_status("cancelled")
+            self._flush("cancelled")
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
-        self._set_status("completed")
+        self._flush("completed")
         return RunOutput(output=output)
 
     @workflow.signal(name=EVENT_SIGNAL)
@@ -172,7 +181,7 @@ class RunWorkflow:
                 "data": request.data,
             }
             request.constraints["approvals"] = approvals
-            self._set_awaiting()
+            self._show_interactions(now=not decided)
         result = RespondResult(
             interaction_id=request.id,
             step_id=request.step_id,
@@ -186,7 +195,8 @@ class RunWorkflow:
             self._human_inputs.pop(request.id)
             self._votes.pop(request.id, None)
             self._answers[request.id] = result
-            self._set_awaiting()
+            # The step's wait wakes in this activation and shows the change with the status.
+            self._show_interactions(now=False)
         return result
 
     @respond.validator
@@ -225,7 +235,8 @@ class RunWorkflow:
             request.constraints["goes_back_to"] = node.rewind_to
         self._interactions[interaction_id] = request
         self._human_inputs[interaction_id] = (node.module, inputs)
-        self._set_awaiting()
+        # The step waits next, which shows it together with the status.
+        self._show_interactions(now=False)
         return interaction_id
 
     def escalate(self, interaction_id: str, group: str) -> None:
@@ -233,15 +244,63 @@ class RunWorkflow:
         request = self._interactions[interaction_id]
         if request.assignees and group not in request.assignees:
             request.assignees.append(group)
-        self._set_awaiting()
+        self._show_interactions(now=True)
 
     def close_interaction(self, interaction_id: str) -> None:
         self._interactions.pop(interaction_id, None)
         self._human_inputs.pop(interaction_id, None)
         self._votes.pop(interaction_id, None)
-        self._set_awaiting()
+        self._show_interactions(now=True)
+
+    def _show_interactions(self, now: bool) -> None:
+        """The open interactions changed: show who may answer now, or when the run next blocks
+        on something (`_flush`), together with its status."""
+        if not workflow.patched(ONE_UPSERT_PATCH):
+            self._set_awaiting()
+        elif now:
+            self._publish(None)
+        else:
+            self._unshown = True
+
+    def _publish(self, status: RunStatusName | None) -> None:
+        """One upsert of what changed in StepwiseStatus and StepwiseAwaiting, and the inbox memo
+        if its summaries changed."""
+        self._unshown = False
+        self._pending_status = None
+        updates: list[Any] = []
+        if status is not None and status != self._status:
+            self._status = status
+            updates.append(STATUS_KEY.value_set(status))
+        names = awaiting(list(self._interactions.values()))
+        if names != self._shown_awaiting:
+            self._shown_awaiting = names
+            updates.append(AWAITING_KEY.value_set(names) if names else AWAITING_KEY.value_unset())
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        summaries = [r.summary().model_dump(mode="json") for r in self._interactions.values()]
+        if summaries != self._shown_inbox:
+            self._shown_inbox = summaries
+            workflow.upsert_memo({INBOX_MEMO: summaries or None})
+
+    async def _show_what_no_step_showed(self) -> None:
+        """A deferred change is normally shown when the step that answered goes on and blocks
+        (`_flush`); when nothing does in this activation (its branch ended while another waits),
+        show it here, after letting the woken steps run first."""
+        while True:
+            await workflow.wait_condition(lambda: self._unshown)
+            for _ in range(SETTLE_TURNS):
+                await asyncio.sleep(0)
+            self._flush()
+
+    def _flush(self, status: RunStatusName | None = None) -> None:
+        """Before the run blocks (or ends): show deferred changes, and `status` if given."""
+        if self._unshown:
+            self._publish(status or self._pending_status)
+        elif status is not None:
+            self._set_status(status)
 
     def _set_awaiting(self) -> None:
+        """Histories from before ONE_UPSERT_PATCH: each change of who may answer on its own."""
         names = awaiting(list(self._interactions.values()))
         update = AWAITING_KEY.value_set(names) if names else AWAITING_KEY.value_unset()
         workflow.upsert_search_attributes([update])
@@ -287,8 +346,7 @@ class RunWorkflow:
     async def waiting(self, waiter: Any) -> Any:
         """Await something long, showing the run as waiting meanwhile."""
         self._waits += 1
-        if self._waits == 1:
-            self._set_status("waiting")
+        self._flush("waiting" if self._waits == 1 else None)
         evicted = False
         try:
             return await waiter
@@ -297,8 +355,14 @@ class RunWorkflow:
             raise
         finally:
             self._waits -= 1
-            if not evicted and self._waits == 0 and self._status == "waiting":
-                self._set_status("running")
+            ending: RunStatusName | None = (
+                "running" if self._waits == 0 and self._status == "waiting" else None
+            )
+            if not evicted and self._unshown:
+                # Shown by the next _flush, in the same workflow task.
+                self._pending_status = ending or self._pending_status
+            elif not evicted and ending is not None:
+                self._set_status(ending)
 
     def next_child_id(self, step_id: str) -> str:
         self._children += 1
@@ -309,6 +373,9 @@ class RunWorkflow:
 # it, so the SDK's deadlock detector (2 s without yielding) never trips on long pure work.
 # Changing it changes the commands of runs in flight: do it behind `workflow.patched`.
 PURE_NODES_PER_TASK = 200
+# Event-loop turns the woken steps get to block (and show a deferred change with their status)
+# before the run shows it on its own; only the number of upserts depends on it, not what they show.
+SETTLE_TURNS = 10
 
 
 class _Executor:
@@ -327,6 +394,7 @@ class _Executor:
         self.since_yield += 1
         if self.since_yield >= PURE_NODES_PER_TASK:
             self.since_yield = 0
+            self.owner._flush()
             await workflow.execute_local_activity(
                 YIELD_ACTIVITY,
                 start_to_close_timeout=timedelta(seconds=10),
@@ -342,6 +410,7 @@ class _Executor:
             run_id=workflow.info().workflow_id, step_id=node.id, module=node.module, inputs=inputs
         )
         retry = node.retry or p.RetryPolicy()
+        self.owner._flush()
         try:
             result: ModuleResult = await workflow.execute_activity(
                 f"module:{node.module}",
@@ -438,6 +507,7 @@ class _Executor:
             children=run.children,
             queue_prefix=run.queue_prefix,
         )
+        self.owner._flush()
         try:
             result: RunOutput = await workflow.execute_child_workflow(
                 WORKFLOW_NAME,
