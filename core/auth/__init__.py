@@ -1,0 +1,1 @@
+"""Who is calling: sign-in with passwords, tokens and OpenID Connect."""
