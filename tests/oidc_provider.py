@@ -154,6 +154,9 @@ class LocalOidcProvider:
     advertised_issuer: str | None = None
     id_token_audience: list[str] | None = None
     tamper_id_token: bool = False
+    # A JWKS that still serves the key from before the last rotation (a misconfigured provider).
+    stale_jwks: bool = False
+    previous_key: RSAKey | None = None
     hits: Counter[str] = field(default_factory=Counter)
     key: RSAKey = field(default_factory=lambda: _new_key())
     _codes: dict[str, _Code] = field(default_factory=dict)
@@ -161,8 +164,13 @@ class LocalOidcProvider:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def rotate_key(self) -> None:
-        """Sign from now on with a new key (with a new kid); the JWKS publishes only the new one."""
-        self.key = _new_key()
+        """Sign from now on with a new key (with a new kid); the JWKS publishes only the new one,
+        unless `stale_jwks` is set."""
+        self.previous_key, self.key = self.key, _new_key()
+
+    def published_keys(self) -> list[RSAKey]:
+        """What the JWKS endpoint serves."""
+        return [self.previous_key] if self.stale_jwks and self.previous_key else [self.key]
 
     @property
     def client(self) -> _Client:
@@ -318,7 +326,7 @@ def _app(provider: LocalOidcProvider) -> Flask:
 
     @app.get("/jwks")
     def jwks() -> Response:
-        return jsonify({"keys": [provider.key.as_dict(private=False)]})
+        return jsonify({"keys": [key.as_dict(private=False) for key in provider.published_keys()]})
 
     @app.get("/authorize")
     def authorize() -> Response:

@@ -197,14 +197,20 @@ async def complete_login(
             f"the provider refused the login: {callback_params['error']}"
             f"{f' ({detail})' if detail else ''}; start the login again"
         )
+    # An empty kept value would match an empty one sent back: refuse rather than compare.
+    for kept, label in (
+        (pending.state, "state"),
+        (pending.nonce, "nonce"),
+        (pending.code_verifier, "PKCE code verifier"),
+    ):
+        if not kept:
+            raise OidcError(f"no {label} was kept for this login: start the login again")
     state = callback_params.get("state") or ""
     if not hmac.compare_digest(state.encode(), pending.state.encode()):
         raise OidcError("state does not match: start the login again")
     code = callback_params.get("code")
     if not code:
         raise OidcError("the provider sent no authorization code: start the login again")
-    if not pending.code_verifier:
-        raise OidcError("no PKCE code verifier was kept for this login: start the login again")
     token = await _exchange_code(config, metadata, code, pending.code_verifier, http)
     claims = await verify_id_token(
         token.id_token,
@@ -267,7 +273,7 @@ async def _exchange_code(
         response = await http.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
         raise OidcError(
-            f"cannot reach the provider's token endpoint at {url}: {exc or type(exc).__name__}"
+            f"cannot reach the provider's token endpoint at {url}: {str(exc) or type(exc).__name__}"
         ) from exc
     try:
         answer = response.json()
@@ -327,7 +333,8 @@ async def match_or_create(
 ) -> AccountMatch[U]:
     """The user an OIDC identity signs in as: its earlier link, else the user with the same verified
     email, else a new member user made by `create`. An unverified email that belongs to an existing
-    user is refused."""
+    user is refused. The email is passed as the provider sent it: `find_by_email` should compare
+    case-insensitively."""
     linked = await find_by_identity(identity.issuer, identity.subject)
     if linked is not None:
         return AccountMatch(linked, LinkOutcome.LINKED_BEFORE)

@@ -27,7 +27,9 @@ async def fetch_json(http: httpx.AsyncClient, url: str, what: str, **kwargs: Any
     try:
         response = await http.get(url, **kwargs)
     except httpx.HTTPError as exc:
-        raise OidcError(f"cannot reach the provider's {what} at {url}: {exc or type(exc).__name__}") from exc
+        raise OidcError(
+            f"cannot reach the provider's {what} at {url}: {str(exc) or type(exc).__name__}"
+        ) from exc
     if response.status_code != 200:
         raise OidcError(f"the provider's {what} at {url} answered HTTP {response.status_code}")
     try:

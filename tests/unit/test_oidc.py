@@ -249,6 +249,30 @@ async def test_keys_are_cached_and_fetched_again_after_rotation(
     assert provider.hits["/jwks"] == 2
 
 
+async def test_a_key_the_jwks_lacks_is_refused_after_one_fetch_more(
+    provider: LocalOidcProvider, http: httpx.AsyncClient
+) -> None:
+    metadata = await discover(provider.issuer, http)
+    await finish(provider, http, await authorize(provider, http, metadata))
+    provider.stale_jwks = True
+    provider.rotate_key()
+
+    callback = await authorize(provider, http, metadata)
+    with pytest.raises(OidcError, match=f"signed with key '{provider.key.kid}', which the provider's JWKS"):
+        await finish(provider, http, callback)
+    assert provider.hits["/jwks"] == 2
+
+
+async def test_a_kept_value_that_is_empty_is_refused(
+    provider: LocalOidcProvider, http: httpx.AsyncClient
+) -> None:
+    callback = await authorize(provider, http)
+    callback.params["state"] = ""
+    blank = callback.request.pending.model_copy(update={"state": ""})
+    with pytest.raises(OidcError, match="no state was kept for this login"):
+        await finish(provider, http, callback, pending=blank)
+
+
 async def test_the_cache_discovers_each_provider_once(
     provider: LocalOidcProvider, http: httpx.AsyncClient
 ) -> None:
