@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from authlib.oauth2.auth import ClientAuth
@@ -23,6 +24,7 @@ from core.settings import Settings
 
 DEFAULT_SCOPES = "openid email profile"
 WELL_KNOWN = "/.well-known/openid-configuration"
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 # The client authentications Stepwise can do at the token endpoint, in the order it prefers them.
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
@@ -92,6 +94,12 @@ class ProviderMetadata(BaseModel):
 
 async def discover(issuer: str, http: httpx.AsyncClient) -> ProviderMetadata:
     """The provider's discovery document, checked to be about `issuer`."""
+    parts = urlsplit(issuer)
+    # OIDC Core 2: the issuer is an https URL; plain http only on this machine (tests, local setups).
+    if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+        raise OidcError(
+            f"the OIDC issuer {issuer!r} is not an https URL: set STEPWISE_OIDC_ISSUER to https://…"
+        )
     url = issuer.rstrip("/") + WELL_KNOWN
     document = await fetch_json(http, url, "discovery document")
     try:
@@ -103,7 +111,7 @@ async def discover(issuer: str, http: httpx.AsyncClient) -> ProviderMetadata:
     if metadata.issuer != issuer:
         raise OidcError(
             f"the discovery document at {url} is about issuer {metadata.issuer!r}, not {issuer!r}: "
-            f"set STEPWISE_OIDC_ISSUER to exactly the provider's issuer"
+            f"if that is your provider, set STEPWISE_OIDC_ISSUER to {metadata.issuer!r} exactly"
         )
     if metadata.code_challenge_methods_supported and "S256" not in metadata.code_challenge_methods_supported:
         raise OidcError(f"the provider at {issuer} does not support PKCE with S256, which Stepwise requires")
@@ -233,14 +241,16 @@ async def complete_login(
         raise OidcError(
             "the provider's userinfo is about another subject than the ID token: start the login again"
         )
-    merged = {**claims, **info}
-    email, name = merged.get("email"), merged.get("name")
+    # The address and its verified flag come from the same place, userinfo if it has one.
+    source = info if "email" in info else claims
+    email, verified = source.get("email"), source.get("email_verified")
+    name = info.get("name") or claims.get("name")
     return OidcIdentity(
         issuer=config.issuer,
         subject=claims["sub"],
         email=email if isinstance(email, str) and email else None,
         # Some providers send the string "true"; anything else is not a verified address.
-        email_verified=merged.get("email_verified") in (True, "true"),
+        email_verified=verified is True or verified == "true",
         name=name if isinstance(name, str) and name else None,
     )
 

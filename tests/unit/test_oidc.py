@@ -202,8 +202,16 @@ async def test_discovery_about_another_issuer_is_refused(
     provider: LocalOidcProvider, http: httpx.AsyncClient
 ) -> None:
     provider.advertised_issuer = "https://impostor.example"
-    with pytest.raises(OidcError, match=r"is about issuer 'https://impostor\.example'.*STEPWISE_OIDC_ISSUER"):
+    with pytest.raises(
+        OidcError,
+        match=r"is about issuer 'https://impostor\.example'.*set STEPWISE_OIDC_ISSUER to 'https://impostor\.example' exactly",
+    ):
         await discover(provider.issuer, http)
+
+
+async def test_an_issuer_without_https_is_refused(http: httpx.AsyncClient) -> None:
+    with pytest.raises(OidcError, match="is not an https URL: set STEPWISE_OIDC_ISSUER"):
+        await discover("http://id.example", http)
 
 
 async def test_a_missing_pkce_verifier_is_refused(
