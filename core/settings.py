@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,3 +34,8 @@ class Settings(BaseSettings):
     task_queue_prefix: str = ""
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # OpenID Connect login (docs/oidc.md): on when the issuer and the client id are set.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_redirect_uri: str | None = None

@@ -1,1 +1,1 @@
-"""Authentication: passwords, tokens and two-factor authentication."""
+"""Who is calling: passwords, tokens, two-factor authentication and OpenID Connect."""
