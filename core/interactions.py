@@ -41,7 +41,7 @@ class InboxItem:
     request: InteractionSummary
 
 
-def _quote(value: str) -> str:
+def quote(value: str) -> str:
     """A string literal for a visibility query."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -57,7 +57,7 @@ class InboxPage:
 
 def _awaiting_query(responder: Responder) -> str:
     names = [responder.user, *responder.groups, ANYONE]
-    return f"StepwiseAwaiting IN ({', '.join(_quote(n) for n in names)}) AND ExecutionStatus = 'Running'"
+    return f"StepwiseAwaiting IN ({', '.join(quote(n) for n in names)}) AND ExecutionStatus = 'Running'"
 
 
 async def inbox_page(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +10,14 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.definitions import folder_lookup, names_in_folder
 from core.settings import Settings
@@ -20,6 +28,10 @@ from workflows.engine.run import DEFINITION_KEY, OWNER_KEY, STATUS_KEY
 from workflows.modules import Registry
 from workflows.plan import Plan
 from workflows.problems import DefinitionError, Problem
+
+# The memo keys a run starts with: the plan (and registry version) it pins.
+VERSION_MEMO = "StepwiseVersion"
+PLAN_HASH_MEMO = "StepwisePlanHash"
 
 
 class DefinitionFileError(DefinitionError):
@@ -88,6 +100,13 @@ def new_run_id(plan: Plan) -> str:
     return f"{plan.name}-{uuid.uuid4().hex[:12]}"
 
 
+def keyed_run_id(plan: Plan, owner: str | None, idempotency_key: str) -> str:
+    """The run id an idempotency key stands for: the same owner, definition and key always
+    name the same run (so a retried start finds the run the first one started)."""
+    digest = hashlib.sha256(f"{owner or ''}\x00{idempotency_key}".encode()).hexdigest()
+    return f"{plan.name}-k{digest[:24]}"
+
+
 async def start_run(
     client: Client,
     prepared: Prepared,
@@ -95,8 +114,11 @@ async def start_run(
     settings: Settings,
     owner: str | None = None,
     run_id: str | None = None,
+    version: int | None = None,
+    idempotency_key: str | None = None,
 ) -> WorkflowHandle[Any, RunOutput]:
-    """Check the input and start the run; returns its handle."""
+    """Check the input and start the run; returns its handle. With an idempotency key, a start
+    that was made before (even if that run has ended) returns that run instead of a new one."""
     check_input(prepared.plan, run_input)
     attributes = [
         SearchAttributePair(DEFINITION_KEY, prepared.plan.name),
@@ -104,20 +126,61 @@ async def start_run(
     ]
     if owner:
         attributes.append(SearchAttributePair(OWNER_KEY, owner))
-    return await client.start_workflow(
-        WORKFLOW_NAME,
-        RunInput(
-            plan=prepared.plan,
-            plan_hash=prepared.plan.content_hash(),
-            input=run_input,
-            owner=owner,
-            children=prepared.children,
-            queue_prefix=settings.task_queue_prefix,
-            continue_as_new_after=settings.continue_as_new_after,
-        ),
-        id=run_id or new_run_id(prepared.plan),
-        task_queue=settings.task_queue_prefix + WORKFLOW_QUEUE,
-        result_type=RunOutput,
-        search_attributes=TypedSearchAttributes(attributes),
-        static_summary=f"{prepared.plan.name} (plan {prepared.plan.content_hash()[:12]})",
-    )
+    plan_hash = prepared.plan.content_hash()
+    memo: dict[str, Any] = {PLAN_HASH_MEMO: plan_hash}
+    if version is not None:
+        memo[VERSION_MEMO] = version
+    if idempotency_key is not None:
+        run_id = keyed_run_id(prepared.plan, owner, idempotency_key)
+    try:
+        return await client.start_workflow(
+            WORKFLOW_NAME,
+            RunInput(
+                plan=prepared.plan,
+                plan_hash=plan_hash,
+                input=run_input,
+                owner=owner,
+                children=prepared.children,
+                queue_prefix=settings.task_queue_prefix,
+                continue_as_new_after=settings.continue_as_new_after,
+            ),
+            id=run_id or new_run_id(prepared.plan),
+            task_queue=settings.task_queue_prefix + WORKFLOW_QUEUE,
+            result_type=RunOutput,
+            search_attributes=TypedSearchAttributes(attributes),
+            memo=memo,
+            static_summary=f"{prepared.plan.name} (plan {plan_hash[:12]})",
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
+            if idempotency_key
+            else WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE
+            if idempotency_key
+            else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        if idempotency_key is None or run_id is None:
+            raise
+        return client.get_workflow_handle(run_id, result_type=RunOutput)
+
+
+async def cancel_run(client: Client, run_id: str) -> None:
+    """Ask a run to stop: its steps are cancelled and it ends as cancelled."""
+    await _control(client.get_workflow_handle(run_id).cancel())
+
+
+async def terminate_run(client: Client, run_id: str, reason: str) -> None:
+    """End a run at once, without running its clean-up (an operator's tool)."""
+    await _control(client.get_workflow_handle(run_id).terminate(reason=reason))
+
+
+async def _control(call: Any) -> None:
+    try:
+        await call
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise RunEnded("the run has ended already") from exc
+        raise
+
+
+class RunEnded(RuntimeError):
+    """The run has ended: it can no longer be cancelled or terminated."""
