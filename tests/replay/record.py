@@ -17,12 +17,12 @@ from typing import Any
 from temporalio.client import Client
 
 from core.environments import ephemeral_dev_server
+from core.interactions import respond
 from core.runs import prepare, start_run
 from core.settings import Settings
 from tests.helpers import registry
 from tests.integration.conftest import HttpServer, _handler
 from workers.worker import QUEUES, running_workers
-from core.interactions import respond
 from workflows.engine.human import InteractionRequest, Responder
 from workflows.engine.models import EVENT_SIGNAL, INTERACTIONS_QUERY, ExternalEvent
 

@@ -1,0 +1,1 @@
+"""Authentication and authorization: passwords, tokens, API keys, roles and scopes."""
