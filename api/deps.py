@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.security import authenticate, unauthorized
@@ -51,8 +52,19 @@ NowDep = Annotated[datetime, Depends(get_now)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+# Declared so the OpenAPI docs offer both ways to authenticate; the headers are read by
+# `authenticate`, which also tells a JWT from an API key sent as a bearer token.
+_bearer = HTTPBearer(auto_error=False, description="An access token, or an API key (sw_...).")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (sw_...).")
+
+
 async def get_optional_principal(
-    request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    _token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal | None:
     """The caller, or None for a request without credentials."""
     return await authenticate(request, session, settings, now)
