@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit_log import audit
 from api.deps import AdminUser, CurrentUser, NowDep, SessionDep, StaffUser
@@ -85,7 +86,7 @@ async def create(
     return user_public(created)
 
 
-async def _other_active_admins(session: SessionDep, user_id: str) -> int:
+async def _other_active_admins(session: AsyncSession, user_id: str) -> int:
     query = select(User.id).where(User.role == "admin", User.is_active.is_(True), User.id != user_id)
     return len((await session.scalars(query)).all())
 

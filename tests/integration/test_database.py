@@ -147,3 +147,10 @@ def test_user_create_prompts_for_the_password_twice(tmp_path: Path, monkeypatch:
     code, err = _cli(monkeypatch, url, "user", "create", "bob", "--admin", "--role", "member", stdin="")
     assert code == 2
     assert "contradict" in err
+
+
+def test_stepwise_api_refuses_an_unmigrated_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'stepwise.db'}"
+    code, err = _cli(monkeypatch, url, "api")
+    assert code == 1
+    assert "has no schema yet; run `stepwise db upgrade` first" in err
