@@ -1,4 +1,4 @@
-"""The FastAPI application, built by a factory; clients are made in the lifespan."""
+"""The FastAPI application, built by a factory; the engine and clients are made in the lifespan."""
 
 from __future__ import annotations
 
@@ -6,23 +6,34 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from api.routers import health
+from api.errors import install_error_handling
+from api.routers import api_keys, audit, auth, groups, health, users
 from api.temporal import TemporalConnection
+from core.clock import Clock, utcnow
+from core.db.engine import create_engine, session_factory
 from core.settings import Settings
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A new app; reads settings from the environment unless given."""
+def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastAPI:
+    """A new app; reads settings from the environment unless given. `clock` tells the time for
+    token expiry (tests move it)."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
         app.state.settings = settings
+        app.state.clock = clock
+        app.state.sessions = session_factory(engine)
         app.state.temporal = TemporalConnection(settings)
-        yield
+        try:
+            yield
+        finally:
+            await engine.dispose()
 
     app = FastAPI(
         title="Stepwise",
@@ -32,5 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.include_router(health.router, prefix=API_PREFIX)
+    install_error_handling(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    for module in (health, auth, users, groups, api_keys, audit):
+        app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -1,12 +1,21 @@
-"""Dependencies routes declare: settings and the Temporal connection."""
+"""Dependencies routes declare: settings, the clock, the Temporal connection, a database
+session and the caller."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.security import authenticate, unauthorized
 from api.temporal import TemporalConnection
+from core.auth.principal import Principal
+from core.auth.scopes import ADMIN
+from core.clock import Clock
 from core.settings import Settings
 
 
@@ -20,5 +29,94 @@ def get_temporal(request: Request) -> TemporalConnection:
     return connection
 
 
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def get_now(request: Request) -> datetime:
+    """The time of this request, from the app's clock."""
+    return get_clock(request)()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One database session per request; the route commits, anything uncommitted is rolled back."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    async with sessions() as session:
+        yield session
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
+NowDep = Annotated[datetime, Depends(get_now)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+# Declared so the OpenAPI docs offer both ways to authenticate; the headers are read by
+# `authenticate`, which also tells a JWT from an API key sent as a bearer token.
+_bearer = HTTPBearer(auto_error=False, description="An access token, or an API key (sw_...).")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (sw_...).")
+
+
+async def get_optional_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    _token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _key: Annotated[str | None, Depends(_api_key)],
+) -> Principal | None:
+    """The caller, or None for a request without credentials."""
+    return await authenticate(request, session, settings, now)
+
+
+async def get_principal(principal: Annotated[Principal | None, Depends(get_optional_principal)]) -> Principal:
+    """The caller; 401 when the request carries no credentials."""
+    if principal is None:
+        raise unauthorized("sign in first: send `Authorization: Bearer <access token or API key>`")
+    return principal
+
+
+OptionalUser = Annotated[Principal | None, Depends(get_optional_principal)]
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting only callers with one of `roles` (403 for others)."""
+
+    async def dependency(principal: CurrentUser) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"this needs the role {' or '.join(roles)}; yours is {principal.role}",
+            )
+        return principal
+
+    return dependency
+
+
+def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting only callers holding `scope` (403 for others)."""
+
+    async def dependency(principal: CurrentUser) -> Principal:
+        if scope not in principal.scopes:
+            held = ", ".join(sorted(principal.scopes)) or "none"
+            what = "this API key has the scopes" if principal.via == "api_key" else "your role allows"
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the scope {scope}; {what}: {held}")
+        return principal
+
+    return dependency
+
+
+async def _signed_in(principal: CurrentUser) -> Principal:
+    if principal.via != "token":
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "this needs a signed-in session (an access token), not an API key"
+        )
+    return principal
+
+
+# The admin scope is granted only to admins (a key's scopes never exceed its user's role).
+AdminUser = Annotated[Principal, Depends(require_scope(ADMIN))]
+StaffUser = Annotated[Principal, Depends(require_role("admin", "operator"))]
+SignedInUser = Annotated[Principal, Depends(_signed_in)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,13 +14,15 @@ import click
 import uvicorn
 
 from api.app import create_app
+from cli.account_commands import db_group, user_group
 from cli.human_commands import inbox_command, respond_command, signal_command
 from cli.run_commands import run, status, worker
+from cli.settings import command_settings
 from cli.stack import run_stack
+from core.db.migrate import SchemaOutdated, require_current_schema
 from core.definitions import expand_paths, folder_lookup, names_in_folder
 from core.devserver import DevServerError
 from core.plugins import load_registry
-from core.settings import Settings
 from workflows.compiler import DefinitionLookup, compile_text
 from workflows.modules.registry import Registry
 from workflows.problems import Problem
@@ -158,7 +161,7 @@ def dev() -> None:
     """Start the embedded stack (Temporal dev server, workers, API) and print its URLs."""
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        run_stack(Settings())
+        run_stack(command_settings())
     except DevServerError as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
@@ -167,8 +170,13 @@ def dev() -> None:
 
 @main.command()
 def api() -> None:
-    """Serve the API (STEPWISE_API_HOST, STEPWISE_API_PORT) against the configured Temporal."""
-    settings = Settings()
+    """Serve the API (STEPWISE_API_HOST, STEPWISE_API_PORT) against the configured Temporal and
+    database (migrate it first with `stepwise db upgrade`)."""
+    settings = command_settings()
+    try:
+        asyncio.run(require_current_schema(settings.database_url))
+    except SchemaOutdated as exc:
+        raise click.ClickException(str(exc)) from None
     uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
 
 
@@ -178,6 +186,8 @@ main.add_command(status)
 main.add_command(inbox_command)
 main.add_command(respond_command)
 main.add_command(signal_command)
+main.add_command(db_group)
+main.add_command(user_group)
 
 
 def entry() -> None:

@@ -13,6 +13,8 @@ import click
 import uvicorn
 
 from api.app import create_app
+from core.db.engine import display_url
+from core.db.migrate import upgrade
 from core.devserver import DevServer, free_port, port_is_free, start_dev_server
 from core.plugins import load_registry
 from core.settings import Settings
@@ -44,6 +46,8 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
     loaded = load_registry()
     for error in loaded.errors:
         click.echo(f"warning: {error}", err=True)
+    # The API needs the schema before its first request.
+    await upgrade(settings.database_url)
     client = await connect(settings, wait_s=30)
     config = uvicorn.Config(
         create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
@@ -66,6 +70,7 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
         echo(f"API docs:    {base}/api/docs")
         echo(f"Temporal UI: {server.ui_url}")
         echo(f"Temporal:    {server.address} (state in {server.db_file})")
+        echo(f"Database:    {display_url(settings.database_url)}")
         await stop.wait()
         click.echo("Stopping...", err=True)
         api.should_exit = True

@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Accepted only with environment="development", so a dev stack starts with no set-up.
+PLACEHOLDER_SECRET_KEY = "development-only-placeholder-secret-key-do-not-deploy"  # noqa: S105
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """Settings a process must not start with; the message names the variable to set."""
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a clean `SettingsError` (no input values, which may hold
+    secrets) when they are refused."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        reasons = "; ".join(_reason(error) for error in exc.errors())
+        raise SettingsError(f"invalid settings: {reasons}") from None
+
+
+def _reason(error: ErrorDetails) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    return f"STEPWISE_{where.upper()}: {message}" if where else message
 
 
 class Settings(BaseSettings):
@@ -39,3 +65,30 @@ class Settings(BaseSettings):
     oidc_client_id: str | None = None
     oidc_client_secret: SecretStr | None = None
     oidc_redirect_uri: str | None = None
+    environment: Literal["development", "production"] = "development"
+    # Empty: a SQLite file in data_dir. PostgreSQL: postgresql+asyncpg://user:password@host/db.
+    database_url: str = ""
+    # Signs access tokens (HS256); outside development it must be set and not the placeholder.
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET_KEY)
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    cors_origins: list[str] = []
+
+    @model_validator(mode="after")
+    def _derive_and_check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'stepwise.db'}"
+        if self.environment != "development":
+            key = self.secret_key.get_secret_value()
+            if key == PLACEHOLDER_SECRET_KEY:
+                raise ValueError(
+                    f"STEPWISE_SECRET_KEY is the development placeholder, which is refused with "
+                    f"STEPWISE_ENVIRONMENT={self.environment}; set STEPWISE_SECRET_KEY to a random value, "
+                    f"e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+                )
+            if len(key) < MIN_SECRET_KEY_LENGTH:
+                raise ValueError(
+                    f"STEPWISE_SECRET_KEY is {len(key)} characters long; with "
+                    f"STEPWISE_ENVIRONMENT={self.environment} it needs at least {MIN_SECRET_KEY_LENGTH}"
+                )
+        return self

@@ -18,7 +18,11 @@ from temporalio.testing import WorkflowEnvironment
 from core.environments import ephemeral_dev_server, time_skipping_server
 from core.settings import Settings
 from tests.helpers import registry
+from tests.integration.api_client import api
+from tests.integration.databases import db_url
 from workers.worker import QUEUES, running_workers
+
+__all__ = ["api", "db_url"]
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

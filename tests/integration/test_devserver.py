@@ -72,6 +72,30 @@ def test_stepwise_dev_serves_the_stack_and_stops_cleanly_on_sigterm(tmp_path: Pa
         assert health["temporal"]["connected"] is True
         assert httpx.get(f"http://127.0.0.1:{api_port}/api/docs", timeout=10).status_code == 200
         assert httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=10).status_code == 200
+        # The stack migrated its database in the data dir: a user created now can sign in.
+        assert process.stdout.readline() == f"Database:    sqlite+aiosqlite:///{tmp_path / 'stepwise.db'}\n"
+        created = subprocess.run(
+            [str(script), "user", "create", "root", "--admin", "--password-stdin"],
+            env=env,
+            input="dev stack password\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert created.returncode == 0, created.stderr
+        login = httpx.post(
+            f"http://127.0.0.1:{api_port}/api/v1/auth/login",
+            json={"username": "root", "password": "dev stack password"},
+            timeout=10,
+        )
+        assert login.status_code == 200, login.text
+        me = httpx.get(
+            f"http://127.0.0.1:{api_port}/api/v1/users/me",
+            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+            timeout=10,
+        )
+        assert me.json()["role"] == "admin"
         example = Path(__file__).parents[2] / "docs" / "examples" / "lead-routing.json"
         run = subprocess.run(
             [

@@ -1,0 +1,1 @@
+"""HTTP schemas per entity: XCreate (input), XUpdate (partial input), XPublic (output)."""

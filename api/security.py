@@ -1,0 +1,100 @@
+"""Who is calling: an access token (`Authorization: Bearer <jwt>`) or an API key
+(`Authorization: Bearer sw_...` or `X-API-Key`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi import HTTPException, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.auth.api_keys import key_matches, key_prefix, looks_like_key
+from core.auth.principal import Principal
+from core.auth.scopes import role_scopes
+from core.auth.tokens import TokenError, decode_access
+from core.db.repos.api_keys import keys_with_prefix
+from core.db.repos.users import get_user
+from core.settings import Settings
+
+# `last_used_at` is written at most this often per key, not on every request.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def unauthorized(detail: str) -> HTTPException:
+    """A 401 that tells the client how to authenticate."""
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _credentials(request: Request) -> tuple[str | None, str | None]:
+    """(access token, API key) from the request headers; at most one is set."""
+    api_key = request.headers.get("x-api-key")
+    header = request.headers.get("authorization")
+    if header is None:
+        return None, api_key
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value:
+        raise unauthorized("the Authorization header must be `Bearer <access token or API key>`")
+    if looks_like_key(value):
+        return None, value
+    return value, api_key
+
+
+async def authenticate(
+    request: Request, session: AsyncSession, settings: Settings, now: datetime
+) -> Principal | None:
+    """The caller, or None when the request carries no credentials; 401 for bad ones."""
+    token, api_key = _credentials(request)
+    if token is not None:
+        return await _from_token(token, session, settings, now)
+    if api_key is not None:
+        return await _from_key(api_key, session, now)
+    return None
+
+
+async def _from_token(token: str, session: AsyncSession, settings: Settings, now: datetime) -> Principal:
+    try:
+        claims = decode_access(token, settings.secret_key, now)
+    except TokenError as exc:
+        raise unauthorized(f"{exc}; sign in again or refresh at POST /api/v1/auth/refresh") from None
+    user = await get_user(session, claims.sub)
+    if user is None or not user.is_active:
+        raise unauthorized("this account is disabled")
+    # Role and groups come from the database, so a change takes effect before the token expires.
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        groups=user.group_names,
+        scopes=role_scopes(user.role),
+        via="token",
+    )
+
+
+async def _from_key(api_key: str, session: AsyncSession, now: datetime) -> Principal:
+    prefix = key_prefix(api_key)
+    if prefix is None:
+        raise unauthorized("malformed API key: expected sw_<8 characters>_<secret>")
+    key = next((k for k in await keys_with_prefix(session, prefix) if key_matches(api_key, k.key_hash)), None)
+    if key is None:
+        raise unauthorized("unknown API key")
+    if key.revoked_at is not None:
+        raise unauthorized(f"the API key {key.prefix} was revoked")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise unauthorized(f"the API key {key.prefix} has expired")
+    user = await get_user(session, key.user_id)
+    if user is None or not user.is_active:
+        raise unauthorized("the account of this API key is disabled")
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        await session.commit()
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        groups=user.group_names,
+        # Never more than the role allows today, whatever the key was created with.
+        scopes=frozenset(key.scopes) & role_scopes(user.role),
+        via="api_key",
+        api_key_id=key.id,
+    )

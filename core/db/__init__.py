@@ -1,0 +1,1 @@
+"""The application database: engine, models, repositories and Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the application database (applied by `core.db.migrate.upgrade`)."""

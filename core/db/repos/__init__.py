@@ -1,0 +1,1 @@
+"""Repositories: queries and writes per entity; they flush, the caller commits."""

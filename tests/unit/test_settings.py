@@ -1,0 +1,50 @@
+"""Settings refuse placeholder secrets outside development and say what to set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from core.settings import PLACEHOLDER_SECRET_KEY, Settings, SettingsError, load_settings
+
+
+def test_development_starts_with_the_placeholder_and_a_sqlite_file_in_the_data_dir(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert settings.secret_key.get_secret_value() == PLACEHOLDER_SECRET_KEY
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'stepwise.db'}"
+    assert PLACEHOLDER_SECRET_KEY not in repr(settings)
+
+
+def test_production_refuses_the_placeholder_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STEPWISE_ENVIRONMENT", "production")
+    with pytest.raises(SettingsError, match="STEPWISE_SECRET_KEY is the development placeholder"):
+        load_settings()
+
+
+def test_production_refuses_a_short_secret_without_printing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STEPWISE_ENVIRONMENT", "production")
+    monkeypatch.setenv("STEPWISE_SECRET_KEY", "hunter2")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "at least 32" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+
+
+def test_production_starts_with_a_real_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STEPWISE_ENVIRONMENT", "production")
+    monkeypatch.setenv("STEPWISE_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("STEPWISE_DATABASE_URL", "postgresql+asyncpg://stepwise@db/stepwise")
+    assert load_settings().database_url == "postgresql+asyncpg://stepwise@db/stepwise"
+
+
+def test_a_command_with_refused_settings_says_why_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STEPWISE_ENVIRONMENT", "production")
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert "STEPWISE_SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.output
