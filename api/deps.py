@@ -1,4 +1,4 @@
-"""Dependencies routes declare: settings and the Temporal connection."""
+"""Dependencies routes declare: settings, the Temporal connection and the module registry."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from api.temporal import TemporalConnection
 from core.settings import Settings
+from workflows.modules import Registry
 
 
 def get_settings(request: Request) -> Settings:
@@ -20,5 +21,11 @@ def get_temporal(request: Request) -> TemporalConnection:
     return connection
 
 
+def get_registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]

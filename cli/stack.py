@@ -46,7 +46,10 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
         click.echo(f"warning: {error}", err=True)
     client = await connect(settings, wait_s=30)
     config = uvicorn.Config(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+        create_app(settings, loaded.registry),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
     )
     api = _ApiServer(config)
     stop = asyncio.Event()
