@@ -15,8 +15,9 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.runs import Prepared, new_run_id, start_run
 from core.settings import Settings
@@ -145,14 +146,17 @@ async def run_activity(
     started = clock()
     handle = await start_run(client, Prepared(trial.plan), trial.input, settings)
     run_id = handle.id
+    output: RunOutput
     try:
-        output: RunOutput = await asyncio.wait_for(handle.result(), settings.module_test_timeout_s)
+        try:
+            output = await asyncio.wait_for(handle.result(), settings.module_test_timeout_s)
+        except TimeoutError:
+            error = await _no_result(trial.spec, client, settings)
+            if await _terminated(handle, error.message):
+                return _failed(trial, error, started, clock, run_id)
+            output = await handle.result()  # it finished as the wait ended
     except WorkflowFailureError as exc:
         return _failed(trial, _run_error(exc), started, clock, run_id)
-    except TimeoutError:
-        error = await _no_result(trial.spec, client, settings)
-        await handle.terminate(reason=f"module trial: {error.message}")
-        return _failed(trial, error, started, clock, run_id)
     return TrialResult(
         module=trial.spec.name,
         runs="activity",
@@ -205,6 +209,17 @@ async def _no_result(spec: ModuleSpec, client: Client, settings: Settings) -> Tr
         message=f"module {spec.name} gave no result within {wait:g}s "
         "(STEPWISE_MODULE_TEST_TIMEOUT_S); the trial run was terminated",
     )
+
+
+async def _terminated(handle: WorkflowHandle[Any, RunOutput], why: str) -> bool:
+    """Terminate the trial run; False when it had finished already."""
+    try:
+        await handle.terminate(reason=f"module trial: {why}")
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return False
+    return True
 
 
 async def _has_worker(client: Client, queue: str, kind: TaskQueueType.ValueType) -> bool:
