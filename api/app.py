@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handling
-from api.routers import api_keys, audit, auth, groups, health, users
+from api.routers import api_keys, audit, auth, groups, health, modules, users
 from api.temporal import TemporalConnection
 from core.clock import Clock, utcnow
 from core.db.engine import create_engine, session_factory
+from core.plugins import load_registry
 from core.settings import Settings
+from workflows.modules import Registry
 
 API_PREFIX = "/api/v1"
+logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastAPI:
-    """A new app; reads settings from the environment unless given. `clock` tells the time for
-    token expiry (tests move it)."""
+def create_app(
+    settings: Settings | None = None, clock: Clock = utcnow, registry: Registry | None = None
+) -> FastAPI:
+    """A new app; reads settings from the environment and loads the module registry (built-in
+    modules and installed plugins) at start-up unless given. `clock` tells the time for token
+    expiry (tests move it)."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -30,6 +37,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         app.state.clock = clock
         app.state.sessions = session_factory(engine)
         app.state.temporal = TemporalConnection(settings)
+        app.state.registry = registry if registry is not None else _load_registry()
         try:
             yield
         finally:
@@ -52,6 +60,13 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for module in (health, auth, users, groups, api_keys, audit):
+    for module in (health, auth, users, groups, api_keys, audit, modules):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
+
+
+def _load_registry() -> Registry:
+    loaded = load_registry()
+    for error in loaded.errors:
+        logger.warning("%s", error)
+    return loaded.registry

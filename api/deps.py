@@ -1,5 +1,5 @@
-"""Dependencies routes declare: settings, the clock, the Temporal connection, a database
-session and the caller."""
+"""Dependencies routes declare: settings, the clock, the Temporal connection, the module
+registry, a database session and the caller."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from core.auth.principal import Principal
 from core.auth.scopes import ADMIN
 from core.clock import Clock
 from core.settings import Settings
+from workflows.modules import Registry
 
 
 def get_settings(request: Request) -> Settings:
@@ -27,6 +28,11 @@ def get_settings(request: Request) -> Settings:
 def get_temporal(request: Request) -> TemporalConnection:
     connection: TemporalConnection = request.app.state.temporal
     return connection
+
+
+def get_registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
 
 
 def get_clock(request: Request) -> Clock:
@@ -48,6 +54,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
 NowDep = Annotated[datetime, Depends(get_now)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 

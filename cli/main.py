@@ -22,6 +22,7 @@ from cli.stack import run_stack
 from core.db.migrate import SchemaOutdated, require_current_schema
 from core.definitions import expand_paths, folder_lookup, names_in_folder
 from core.devserver import DevServerError
+from core.module_catalog import module_catalog
 from core.plugins import load_registry
 from workflows.compiler import DefinitionLookup, compile_text
 from workflows.modules.registry import Registry
@@ -102,20 +103,7 @@ def modules(as_json: bool) -> None:
     """List the registered modules with their inputs and outputs."""
     registry = _registry()
     if as_json:
-        _print_json(
-            [
-                {
-                    "name": spec.name,
-                    "runs": spec.runs,
-                    "queue": spec.queue,
-                    "description": spec.description,
-                    "source": spec.source,
-                    "input_schema": spec.input_schema(),
-                    "output_schema": spec.output_schema(),
-                }
-                for spec in registry
-            ]
-        )
+        _print_json([info.model_dump(mode="json") for info in module_catalog(registry)])
         return
     for spec in registry:
         where = f"activity on queue '{spec.queue}'" if spec.runs == "activity" else spec.runs

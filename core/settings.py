@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     continue_as_new_after: int = 2_000
     # Put before every task queue name, to keep environments (or tests) sharing one Temporal apart.
     task_queue_prefix: str = ""
+    # How long POST /api/v1/modules/{name}/test waits for an activity module's result.
+    module_test_timeout_s: float = 30.0
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     # OpenID Connect login (docs/oidc.md): on when the issuer and the client id are set.
