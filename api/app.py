@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -10,7 +11,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handling
-from api.routers import api_keys, audit, auth, groups, health, modules, users
+from api.retention import keep_deleting_expired_runs
+from api.routers import api_keys, audit, auth, groups, health, modules, privacy, users
 from api.temporal import TemporalConnection
 from core.clock import Clock, utcnow
 from core.db.engine import create_engine, session_factory
@@ -38,9 +40,21 @@ def create_app(
         app.state.sessions = session_factory(engine)
         app.state.temporal = TemporalConnection(settings)
         app.state.registry = registry if registry is not None else _load_registry()
+        retention = (
+            asyncio.create_task(
+                keep_deleting_expired_runs(
+                    app.state.temporal, settings.retention_days, settings.retention_check_s, clock
+                )
+            )
+            if settings.retention_days is not None
+            else None
+        )
         try:
             yield
         finally:
+            if retention is not None:
+                retention.cancel()
+                await asyncio.gather(retention, return_exceptions=True)
             await engine.dispose()
 
     app = FastAPI(
@@ -60,7 +74,7 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for module in (health, auth, users, groups, api_keys, audit, modules):
+    for module in (health, auth, users, groups, api_keys, audit, modules, privacy):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 

@@ -19,6 +19,12 @@ SEARCH_ATTRIBUTES = {
     "StepwiseOwner": "Keyword",
     "StepwiseAwaiting": "KeywordList",
 }
+# Queue ack levels move every 30 s by default, and a deleted run disappears only after its
+# close has been acked: with 1 s, DELETE /runs/{id} takes effect in seconds on the dev server.
+DYNAMIC_CONFIG = {
+    "history.visibilityProcessorUpdateAckInterval": '"1s"',
+    "history.transferProcessorUpdateAckInterval": '"1s"',
+}
 READY_TIMEOUT_S = 60.0
 PR_SET_PDEATHSIG = 1
 # The CLI picks its extra ports (HTTP, metrics, internal services) itself; another process can
@@ -58,6 +64,13 @@ class DevServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def dynamic_config_args() -> list[str]:
+    """The dev server's `--dynamic-config-value` flags for DYNAMIC_CONFIG."""
+    return [
+        arg for key, value in DYNAMIC_CONFIG.items() for arg in ("--dynamic-config-value", f"{key}={value}")
+    ]
 
 
 def temporal_binary() -> Path:
@@ -125,6 +138,7 @@ def _start(data_dir: Path, host: str, port: int, ui_port: int) -> DevServer:
     ]
     for name, kind in SEARCH_ATTRIBUTES.items():
         command += ["--search-attribute", f"{name}={kind}"]
+    command += dynamic_config_args()
     log_file = data_dir / "temporal.log"
     start = log_file.stat().st_size if log_file.exists() else 0
     with log_file.open("ab") as log:

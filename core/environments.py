@@ -16,7 +16,7 @@ from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKe
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from core.devserver import temporal_binary
+from core.devserver import dynamic_config_args, temporal_binary
 
 SEARCH_ATTRIBUTE_KEYS: list[SearchAttributeKey[Any]] = [
     SearchAttributeKey.for_keyword("StepwiseDefinition"),
@@ -64,7 +64,11 @@ async def _start_local() -> WorkflowEnvironment:
         ip="127.0.0.1",
         ui=False,
         dev_server_log_level="error",
-        dev_server_extra_args=["--dynamic-config-value", "system.enableEagerWorkflowStart=true"],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "system.enableEagerWorkflowStart=true",
+            *dynamic_config_args(),
+        ],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
     cors_origins: list[str] = []
+    # Finished runs older than this many days are deleted from Temporal by the API (unset: kept
+    # as long as the Temporal namespace's own retention keeps them).
+    retention_days: int | None = Field(default=None, ge=1)
+    retention_check_s: float = 3600.0
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:

@@ -3,6 +3,7 @@ with a clock the test moves."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -89,13 +90,12 @@ class Api:
         return [item["action"] for item in response.json()["items"]]
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def api(db_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    """A fresh app on a fresh database; requests go through the ASGI transport."""
-    settings = Settings(data_dir=tmp_path, database_url=db_url, secret_key=TEST_SECRET)
+@contextlib.asynccontextmanager
+async def serve_api(settings: Settings) -> AsyncIterator[Api]:
+    """The app on `settings` (its database migrated already), driven through the ASGI transport."""
     clock = MovableClock()
     app = create_app(settings, clock=clock)
-    engine = create_engine(db_url)
+    engine = create_engine(settings.database_url)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
         async with (
@@ -105,3 +105,10 @@ async def api(db_url: str, tmp_path: Path) -> AsyncIterator[Api]:
             yield Api(app, http, clock, settings, session_factory(engine))
     finally:
         await engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(db_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    """A fresh app on a fresh database; requests go through the ASGI transport."""
+    async with serve_api(Settings(data_dir=tmp_path, database_url=db_url, secret_key=TEST_SECRET)) as api:
+        yield api

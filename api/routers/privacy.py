@@ -1,0 +1,112 @@
+"""Privacy: DELETE /runs/{id} removes a run's history; admins export and delete a user's data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from api.audit_log import audit
+from api.deps import AdminUser, NowDep, SessionDep, TemporalDep, require_scope
+from api.problems import conflict, not_found
+from api.temporal import TemporalConnection
+from core.auth.principal import Principal
+from core.auth.scopes import RUNS_START
+from core.db.repos.users import get_user
+from core.privacy import delete_run, delete_user, export_user
+from core.run_views import RunNotFound, get_run
+
+router = APIRouter(tags=["privacy"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such run or user (or not one you may see)"}
+}
+
+
+class UserDeleted(BaseModel):
+    user_id: str
+    runs_deleted: int
+    audit_events_pseudonymised: int
+
+
+async def _client(temporal: TemporalConnection) -> Client:
+    try:
+        return await temporal.client()
+    except (RuntimeError, OSError, RPCError) as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal at {temporal.address} cannot be reached: {exc}"
+        ) from exc
+
+
+@router.delete("/runs/{run_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+async def delete_a_run(
+    run_id: str,
+    principal: Annotated[Principal, Depends(require_scope(RUNS_START))],
+    temporal: TemporalDep,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    """Delete a run and its history from Temporal (its continuations and child runs too); a run
+    still going is stopped. The owner, an operator or an admin may."""
+    client = await _client(temporal)
+    try:
+        await get_run(client, run_id, owner=None if principal.sees_all else principal.username)
+    except RunNotFound:
+        raise not_found("run", run_id) from None
+    deleted = await delete_run(client, run_id)
+    await audit(session, request, "run.delete", now, principal.user_id, run_id, {"executions": deleted})
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/users/{user_id}/export", response_model=dict[str, Any], responses=NOT_FOUND)
+async def export(
+    user_id: str, principal: AdminUser, temporal: TemporalDep, session: SessionDep
+) -> dict[str, Any]:
+    """Everything Stepwise keeps about a user, as one JSON document (admins)."""
+    user = await get_user(session, user_id)
+    if user is None:
+        raise not_found("user", user_id)
+    return await export_user(session, await _client(temporal), user)
+
+
+@router.delete(
+    "/users/{user_id}",
+    response_model=UserDeleted,
+    responses={**NOT_FOUND, 409: {"description": "Admins cannot delete themselves"}},
+)
+async def delete(
+    user_id: str,
+    principal: AdminUser,
+    temporal: TemporalDep,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    delete_runs: Annotated[bool, Query(description="Also delete every run the user owns")] = False,
+) -> UserDeleted:
+    """Delete a user and their sessions, keys, 2FA and devices; with `delete_runs`, their runs
+    too. The audit log keeps its events under a pseudonym (admins)."""
+    user = await get_user(session, user_id)
+    if user is None:
+        raise not_found("user", user_id)
+    if user.id == principal.user_id:
+        raise conflict("you cannot delete yourself; ask another admin")
+    deleted = await delete_user(session, await _client(temporal), user, delete_runs)
+    await audit(
+        session,
+        request,
+        "user.delete",
+        now,
+        principal.user_id,
+        deleted.user_id,
+        {"runs": deleted.runs_deleted},
+    )
+    await session.commit()
+    return UserDeleted(
+        user_id=deleted.user_id,
+        runs_deleted=deleted.runs_deleted,
+        audit_events_pseudonymised=deleted.audit_events_pseudonymised,
+    )
