@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handling
-from api.routers import api_keys, audit, auth, groups, health, users
+from api.oidc_provider import OidcProvider, provider_http_client
+from api.routers import api_keys, audit, auth, groups, health, oidc, users
 from api.temporal import TemporalConnection
+from core.auth.oidc import OidcConfig, ProviderCache
 from core.clock import Clock, utcnow
 from core.db.engine import create_engine, session_factory
 from core.settings import Settings
@@ -18,10 +21,15 @@ from core.settings import Settings
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, clock: Clock = utcnow, oidc_http: httpx.AsyncClient | None = None
+) -> FastAPI:
     """A new app; reads settings from the environment unless given. `clock` tells the time for
-    token expiry (tests move it)."""
+    token expiry (tests move it). `oidc_http` is the client for the OIDC provider (the caller
+    closes it); without it the app makes its own. Raises `OidcError` when the OIDC settings are
+    incomplete."""
     settings = settings or Settings()
+    oidc_config = OidcConfig.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -30,10 +38,15 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         app.state.clock = clock
         app.state.sessions = session_factory(engine)
         app.state.temporal = TemporalConnection(settings)
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(engine.dispose)
+            app.state.oidc = None
+            if oidc_config is not None:
+                http = oidc_http
+                if http is None:
+                    http = await stack.enter_async_context(provider_http_client())
+                app.state.oidc = OidcProvider(oidc_config, ProviderCache(), http)
             yield
-        finally:
-            await engine.dispose()
 
     app = FastAPI(
         title="Stepwise",
@@ -52,6 +65,6 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for module in (health, auth, users, groups, api_keys, audit):
+    for module in (health, auth, oidc, users, groups, api_keys, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -3,6 +3,7 @@ with a clock the test moves."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,7 +49,12 @@ class Api:
     sessions: async_sessionmaker[AsyncSession]
 
     async def add_user(
-        self, username: str, role: str = "member", groups: Sequence[str] = (), password: str | None = PASSWORD
+        self,
+        username: str,
+        role: str = "member",
+        groups: Sequence[str] = (),
+        password: str | None = PASSWORD,
+        email: str | None = None,
     ) -> User:
         """A user created the way `stepwise user create` does it."""
         async with self.sessions() as session:
@@ -59,6 +65,7 @@ class Api:
                 Actor(None),
                 self.clock(),
                 role,
+                email=email,
                 groups=groups,
                 create_groups=True,
             )
@@ -89,13 +96,14 @@ class Api:
         return [item["action"] for item in response.json()["items"]]
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def api(db_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    """A fresh app on a fresh database; requests go through the ASGI transport."""
-    settings = Settings(data_dir=tmp_path, database_url=db_url, secret_key=TEST_SECRET)
-    clock = MovableClock()
-    app = create_app(settings, clock=clock)
-    engine = create_engine(db_url)
+@contextlib.asynccontextmanager
+async def running_api(
+    settings: Settings, clock: MovableClock | None = None, oidc_http: httpx.AsyncClient | None = None
+) -> AsyncIterator[Api]:
+    """An app with these settings, started, and an HTTP client for it over the ASGI transport."""
+    clock = clock or MovableClock()
+    app = create_app(settings, clock=clock, oidc_http=oidc_http)
+    engine = create_engine(settings.database_url)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
         async with (
@@ -105,3 +113,11 @@ async def api(db_url: str, tmp_path: Path) -> AsyncIterator[Api]:
             yield Api(app, http, clock, settings, session_factory(engine))
     finally:
         await engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(db_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    """A fresh app on a fresh database; requests go through the ASGI transport."""
+    settings = Settings(data_dir=tmp_path, database_url=db_url, secret_key=TEST_SECRET)
+    async with running_api(settings) as running:
+        yield running
