@@ -7,13 +7,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handling
+from api.oidc_provider import OidcProvider, provider_http_client
 from api.retention import keep_deleting_expired_runs
-from api.routers import api_keys, audit, auth, groups, health, modules, privacy, users
+from api.routers import api_keys, audit, auth, groups, health, modules, oidc, privacy, users
 from api.temporal import TemporalConnection
+from core.auth.oidc import OidcConfig, ProviderCache
 from core.clock import Clock, utcnow
 from core.db.engine import create_engine, session_factory
 from core.plugins import load_registry
@@ -25,12 +28,18 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, clock: Clock = utcnow, registry: Registry | None = None
+    settings: Settings | None = None,
+    clock: Clock = utcnow,
+    registry: Registry | None = None,
+    oidc_http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     """A new app; reads settings from the environment and loads the module registry (built-in
     modules and installed plugins) at start-up unless given. `clock` tells the time for token
-    expiry (tests move it)."""
+    expiry (tests move it). `oidc_http` is the client for the OIDC provider (the caller closes
+    it); without it the app makes its own. Raises `OidcError` when the OIDC settings are
+    incomplete."""
     settings = settings or Settings()
+    oidc_config = OidcConfig.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,22 +49,22 @@ def create_app(
         app.state.sessions = session_factory(engine)
         app.state.temporal = TemporalConnection(settings)
         app.state.registry = registry if registry is not None else _load_registry()
-        retention = (
-            asyncio.create_task(
-                keep_deleting_expired_runs(
-                    app.state.temporal, settings.retention_days, settings.retention_check_s, clock
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(engine.dispose)
+            app.state.oidc = None
+            if oidc_config is not None:
+                http = oidc_http
+                if http is None:
+                    http = await stack.enter_async_context(provider_http_client())
+                app.state.oidc = OidcProvider(oidc_config, ProviderCache(), http)
+            if settings.retention_days is not None:
+                retention = asyncio.create_task(
+                    keep_deleting_expired_runs(
+                        app.state.temporal, settings.retention_days, settings.retention_check_s, clock
+                    )
                 )
-            )
-            if settings.retention_days is not None
-            else None
-        )
-        try:
+                stack.push_async_callback(_stop, retention)
             yield
-        finally:
-            if retention is not None:
-                retention.cancel()
-                await asyncio.gather(retention, return_exceptions=True)
-            await engine.dispose()
 
     app = FastAPI(
         title="Stepwise",
@@ -74,7 +83,7 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for module in (health, auth, users, groups, api_keys, audit, modules, privacy):
+    for module in (health, auth, oidc, users, groups, api_keys, audit, modules, privacy):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 
@@ -84,3 +93,8 @@ def _load_registry() -> Registry:
     for error in loaded.errors:
         logger.warning("%s", error)
     return loaded.registry
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

@@ -1,5 +1,5 @@
 """Dependencies routes declare: settings, the clock, the Temporal connection, the module
-registry, a database session and the caller."""
+registry, the OIDC provider, a database session and the caller."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.oidc_provider import OidcProvider
 from api.security import authenticate, unauthorized
 from api.temporal import TemporalConnection
 from core.auth.principal import Principal
@@ -52,7 +53,21 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def get_oidc(request: Request) -> OidcProvider:
+    """The OIDC provider; 404 naming the settings to set when OIDC sign-in is off."""
+    provider: OidcProvider | None = request.app.state.oidc
+    if provider is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            "OIDC sign-in is not configured on this server: set STEPWISE_OIDC_ISSUER, "
+            "STEPWISE_OIDC_CLIENT_ID, STEPWISE_OIDC_CLIENT_SECRET and STEPWISE_OIDC_REDIRECT_URI "
+            "(see docs/oidc.md)",
+        )
+    return provider
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+OidcDep = Annotated[OidcProvider, Depends(get_oidc)]
 TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 NowDep = Annotated[datetime, Depends(get_now)]

@@ -7,6 +7,7 @@ step and OIDC sign-in call it once they have verified the user.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,13 +21,25 @@ from core.settings import Settings
 
 
 async def issue_session(
-    session: AsyncSession, user: User, request: Request, now: datetime, method: str = "password"
+    session: AsyncSession,
+    user: User,
+    request: Request,
+    now: datetime,
+    method: str = "password",
+    detail: dict[str, Any] | None = None,
 ) -> TokenPairPublic:
-    """Start a session for a fully verified user: a token pair, and a `login` audit event."""
+    """Start a session for a fully verified user: a token pair, and a `login` audit event (with
+    `method` and any further `detail`)."""
     settings: Settings = request.app.state.settings
     pair = await start_session(session, user, settings, now)
     await audit(
-        session, request, "login", now, actor_id=user.id, target=user.username, detail={"method": method}
+        session,
+        request,
+        "login",
+        now,
+        actor_id=user.id,
+        target=user.username,
+        detail={"method": method, **(detail or {})},
     )
     return TokenPairPublic(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in

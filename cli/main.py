@@ -19,6 +19,7 @@ from cli.human_commands import inbox_command, respond_command, signal_command
 from cli.run_commands import run, status, worker
 from cli.settings import command_settings
 from cli.stack import run_stack
+from core.auth.oidc import OidcError
 from core.db.migrate import SchemaOutdated, require_current_schema
 from core.definitions import expand_paths, folder_lookup, names_in_folder
 from core.devserver import DevServerError
@@ -150,7 +151,7 @@ def dev() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         run_stack(command_settings())
-    except DevServerError as exc:
+    except (DevServerError, OidcError) as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
@@ -165,7 +166,11 @@ def api() -> None:
         asyncio.run(require_current_schema(settings.database_url))
     except SchemaOutdated as exc:
         raise click.ClickException(str(exc)) from None
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    try:
+        app = create_app(settings)
+    except OidcError as exc:
+        raise click.ClickException(str(exc)) from None
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port)
 
 
 main.add_command(run)

@@ -41,6 +41,7 @@ class ProviderUser:
     email: str = "ada@example.com"
     email_verified: bool = True
     name: str = "Ada Lovelace"
+    preferred_username: str | None = None
 
 
 @dataclass
@@ -200,6 +201,7 @@ class LocalOidcProvider:
                 "email",
                 "email_verified",
                 "name",
+                "preferred_username",
             ],
         }
 
@@ -212,6 +214,8 @@ def _new_key() -> RSAKey:
 
 def _user_info(user: ProviderUser, scope: str) -> UserInfo:
     info = UserInfo(sub=user.subject, name=user.name, email=user.email, email_verified=user.email_verified)
+    if user.preferred_username is not None:
+        info["preferred_username"] = user.preferred_username
     return info.filter(scope)
 
 

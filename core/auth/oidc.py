@@ -19,6 +19,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr, ValidationError
 
 from core.auth.oidc_keys import OidcError as OidcError
+from core.auth.oidc_keys import ProviderUnreachable as ProviderUnreachable
 from core.auth.oidc_keys import SigningKeys, fetch_json, verify_id_token
 from core.settings import Settings
 
@@ -180,6 +181,8 @@ class OidcIdentity(BaseModel):
     email: str | None
     email_verified: bool
     name: str | None
+    # The name the person goes by at the provider (the `preferred_username` claim), if shared.
+    preferred_username: str | None = None
 
 
 class _TokenResponse(BaseModel):
@@ -245,6 +248,7 @@ async def complete_login(
     source = info if "email" in info else claims
     email, verified = source.get("email"), source.get("email_verified")
     name = info.get("name") or claims.get("name")
+    preferred = info.get("preferred_username") or claims.get("preferred_username")
     return OidcIdentity(
         issuer=config.issuer,
         subject=claims["sub"],
@@ -252,6 +256,7 @@ async def complete_login(
         # Some providers send the string "true"; anything else is not a verified address.
         email_verified=verified is True or verified == "true",
         name=name if isinstance(name, str) and name else None,
+        preferred_username=preferred if isinstance(preferred, str) and preferred else None,
     )
 
 
@@ -282,7 +287,7 @@ async def _exchange_code(
     try:
         response = await http.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
-        raise OidcError(
+        raise ProviderUnreachable(
             f"cannot reach the provider's token endpoint at {url}: {str(exc) or type(exc).__name__}"
         ) from exc
     try:

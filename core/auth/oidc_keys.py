@@ -22,12 +22,16 @@ class OidcError(Exception):
     """A login that cannot go on; the message says what failed and what to do."""
 
 
+class ProviderUnreachable(OidcError):
+    """The provider did not answer at all (connection refused, timeout): not the user's doing."""
+
+
 async def fetch_json(http: httpx.AsyncClient, url: str, what: str, **kwargs: Any) -> dict[str, Any]:
     """GET a JSON object from the provider, or an OidcError naming `what` and `url`."""
     try:
         response = await http.get(url, **kwargs)
     except httpx.HTTPError as exc:
-        raise OidcError(
+        raise ProviderUnreachable(
             f"cannot reach the provider's {what} at {url}: {str(exc) or type(exc).__name__}"
         ) from exc
     if response.status_code != 200:

@@ -38,7 +38,8 @@ class AccessClaims:
     exp: int
 
 
-def _key(secret: SecretStr) -> OctKey:
+def signing_key(secret: SecretStr) -> OctKey:
+    """The HMAC key made of the server's secret key (for HS256 tokens of any kind)."""
     # The length of the secret is checked by Settings; joserfc's warning would repeat it per call.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -48,13 +49,13 @@ def _key(secret: SecretStr) -> OctKey:
 def _encode(typ: str, sub: str, secret: SecretStr, now: datetime, ttl_s: int, **extra: Any) -> str:
     iat = int(now.timestamp())
     claims = {"sub": sub, "typ": typ, "iat": iat, "exp": iat + ttl_s, "jti": uuid.uuid4().hex, **extra}
-    return jwt.encode({"alg": ALGORITHM}, claims, _key(secret), algorithms=[ALGORITHM])
+    return jwt.encode({"alg": ALGORITHM}, claims, signing_key(secret), algorithms=[ALGORITHM])
 
 
 def _decode(token: str, typ: str, secret: SecretStr, now: datetime) -> dict[str, Any]:
     what = "access token" if typ == ACCESS else "2FA challenge"
     try:
-        decoded = jwt.decode(token, _key(secret), algorithms=[ALGORITHM])
+        decoded = jwt.decode(token, signing_key(secret), algorithms=[ALGORITHM])
         registry = jwt.JWTClaimsRegistry(
             now=int(now.timestamp()),
             sub={"essential": True},

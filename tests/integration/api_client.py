@@ -49,7 +49,12 @@ class Api:
     sessions: async_sessionmaker[AsyncSession]
 
     async def add_user(
-        self, username: str, role: str = "member", groups: Sequence[str] = (), password: str | None = PASSWORD
+        self,
+        username: str,
+        role: str = "member",
+        groups: Sequence[str] = (),
+        password: str | None = PASSWORD,
+        email: str | None = None,
     ) -> User:
         """A user created the way `stepwise user create` does it."""
         async with self.sessions() as session:
@@ -60,6 +65,7 @@ class Api:
                 Actor(None),
                 self.clock(),
                 role,
+                email=email,
                 groups=groups,
                 create_groups=True,
             )
@@ -91,10 +97,12 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def serve_api(settings: Settings) -> AsyncIterator[Api]:
-    """The app on `settings` (its database migrated already), driven through the ASGI transport."""
-    clock = MovableClock()
-    app = create_app(settings, clock=clock)
+async def running_api(
+    settings: Settings, clock: MovableClock | None = None, oidc_http: httpx.AsyncClient | None = None
+) -> AsyncIterator[Api]:
+    """An app with these settings, started, and an HTTP client for it over the ASGI transport."""
+    clock = clock or MovableClock()
+    app = create_app(settings, clock=clock, oidc_http=oidc_http)
     engine = create_engine(settings.database_url)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
@@ -110,5 +118,6 @@ async def serve_api(settings: Settings) -> AsyncIterator[Api]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def api(db_url: str, tmp_path: Path) -> AsyncIterator[Api]:
     """A fresh app on a fresh database; requests go through the ASGI transport."""
-    async with serve_api(Settings(data_dir=tmp_path, database_url=db_url, secret_key=TEST_SECRET)) as api:
-        yield api
+    settings = Settings(data_dir=tmp_path, database_url=db_url, secret_key=TEST_SECRET)
+    async with running_api(settings) as running:
+        yield running

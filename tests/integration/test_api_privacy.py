@@ -17,7 +17,7 @@ from core.db.migrate import upgrade
 from core.privacy import retention_pass
 from core.runs import Prepared, start_run
 from tests.helpers import plan_of
-from tests.integration.api_client import TEST_SECRET, Api, serve_api
+from tests.integration.api_client import TEST_SECRET, Api, running_api
 from tests.integration.conftest import Stack
 from tests.integration.eventually import assert_eventually
 
@@ -42,7 +42,7 @@ async def api(stack: Stack, tmp_path: Path) -> AsyncIterator[Api]:
             "secret_key": SecretStr(TEST_SECRET),
         }
     )
-    async with serve_api(settings) as api:
+    async with running_api(settings) as api:
         yield api
 
 

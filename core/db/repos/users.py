@@ -21,6 +21,24 @@ async def get_by_username(session: AsyncSession, username: str) -> User | None:
     return await session.scalar(select(User).where(User.username == username))
 
 
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    """The user with this email, compared case-insensitively (the oldest, should two differ only
+    in case), or None."""
+    return await session.scalar(
+        select(User).where(func.lower(User.email) == email.lower()).order_by(User.created_at).limit(1)
+    )
+
+
+async def free_username(session: AsyncSession, wanted: str, max_length: int = 64) -> str:
+    """`wanted`, or `wanted-2`, `wanted-3`, … : the first that no user has (cut to `max_length`)."""
+    candidate, n = wanted[:max_length], 1
+    while await get_by_username(session, candidate) is not None:
+        n += 1
+        suffix = f"-{n}"
+        candidate = wanted[: max_length - len(suffix)] + suffix
+    return candidate
+
+
 async def list_users(session: AsyncSession) -> list[User]:
     """Every user, by username."""
     return list((await session.scalars(select(User).order_by(User.username))).all())
