@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handling
-from api.routers import api_keys, audit, auth, groups, health, users
+from api.routers import api_keys, audit, auth, devices, groups, health, two_factor, users
 from api.temporal import TemporalConnection
 from core.clock import Clock, utcnow
 from core.db.engine import create_engine, session_factory
@@ -52,6 +52,6 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for module in (health, auth, users, groups, api_keys, audit):
+    for module in (health, auth, two_factor, devices, users, groups, api_keys, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

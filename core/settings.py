@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
     cors_origins: list[str] = []
+    # The name authenticator apps show next to a user's two-factor codes.
+    two_factor_issuer: str = "Stepwise"
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:
