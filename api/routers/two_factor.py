@@ -155,7 +155,13 @@ async def turn_off(
 ) -> Response:
     """Turn two-factor off with the password and a code; backup codes and trusted devices go too."""
     user = await _me(session, principal.user_id)
-    if user.password_hash is None or not verify_password(body.password, user.password_hash):
+    if user.password_hash is None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "password: this account has no password (it signs in through OIDC); "
+            "ask an admin to turn two-factor authentication off",
+        )
+    if not verify_password(body.password, user.password_hash):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "password: this is not your current password")
     unused = await unused_backup_codes(session, user.id)
     try:

@@ -9,7 +9,7 @@ import base64
 from pydantic import SecretStr
 
 from core.auth.tokens import encode_challenge
-from core.db.repos.two_factor import claim_totp_step
+from core.db.repos.two_factor import claim_totp_step, mark_backup_code_used, unused_backup_codes
 from core.db.repos.users import get_by_username
 from tests.integration.api_client import PASSWORD, Api
 from tests.integration.two_factor import DEVICES, STEP, TWO_FA, challenge, code_now, enrolled, verify
@@ -239,3 +239,16 @@ async def test_a_totp_step_is_claimed_once_even_after_a_stale_read(api: Api) -> 
         await first.commit()
         assert not await claim_totp_step(second, user_two.id, step)
         assert await claim_totp_step(second, user_two.id, step + 1)
+
+
+async def test_a_backup_code_is_used_once_even_after_a_stale_read(api: Api) -> None:
+    await enrolled(api)
+    async with api.sessions() as first, api.sessions() as second:
+        user = await get_by_username(first, "ada")
+        assert user is not None
+        [code_one, *_] = await unused_backup_codes(first, user.id)
+        [code_two, *_] = await unused_backup_codes(second, user.id)
+        assert code_one.id == code_two.id
+        assert await mark_backup_code_used(first, code_one.id, api.clock.now)
+        await first.commit()
+        assert not await mark_backup_code_used(second, code_two.id, api.clock.now)
