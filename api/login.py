@@ -1,7 +1,7 @@
 """The sign-in flow's boundaries: after the first factor, either a 2FA challenge or a session.
 
-`issue_session` is the one place a session starts; the password login calls it, and so do the
-2FA step and OIDC sign-in once they have verified the user.
+`issue_session` is the one place a session starts; the password login calls it now, the 2FA
+step and OIDC sign-in call it once they have verified the user.
 """
 
 from __future__ import annotations

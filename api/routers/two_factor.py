@@ -86,6 +86,12 @@ async def enrol(
 ) -> EnrolmentPublic:
     """Start enrolment: a new secret, its otpauth URI and QR code; confirm it with a code next."""
     user = await _me(session, principal.user_id)
+    if user.password_hash is None:
+        # OIDC sign-in never asks for this second factor; the provider has its own.
+        raise conflict(
+            "this account signs in through OIDC only; two-factor authentication here protects "
+            "password sign-in, so turn it on at your identity provider instead"
+        )
     try:
         started = start_enrolment(two_factor_state(user), user.username, settings.two_factor_issuer)
     except WrongState as error:
@@ -158,8 +164,8 @@ async def turn_off(
     if user.password_hash is None:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            "password: this account has no password (it signs in through OIDC); "
-            "ask an admin to turn two-factor authentication off",
+            "password: this account has no password to confirm the change with; "
+            "two-factor authentication here protects password sign-in only",
         )
     if not verify_password(body.password, user.password_hash):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "password: this is not your current password")

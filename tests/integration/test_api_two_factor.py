@@ -8,7 +8,7 @@ import base64
 
 from pydantic import SecretStr
 
-from core.auth.tokens import encode_challenge
+from core.auth.tokens import encode_access, encode_challenge
 from core.db.repos.two_factor import claim_totp_step, mark_backup_code_used, unused_backup_codes
 from core.db.repos.users import get_by_username
 from tests.integration.api_client import PASSWORD, Api
@@ -252,3 +252,11 @@ async def test_a_backup_code_is_used_once_even_after_a_stale_read(api: Api) -> N
         assert await mark_backup_code_used(first, code_one.id, api.clock.now)
         await first.commit()
         assert not await mark_backup_code_used(second, code_two.id, api.clock.now)
+
+
+async def test_an_account_without_a_password_cannot_enrol(api: Api) -> None:
+    user = await api.add_user("sso", password=None)
+    token = encode_access(user.id, "member", [], api.settings.secret_key, api.clock.now, 900)
+    refused = await api.http.post(f"{TWO_FA}/enrol", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 409
+    assert "identity provider" in refused.json()["detail"]
