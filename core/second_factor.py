@@ -7,7 +7,8 @@ pass. The caller commits.
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.auth.totp import CodeReused, InvalidCode
 from core.auth.two_factor import second_step
 from core.db.models import User
+from core.db.repos.audit import recent_times
 from core.db.repos.two_factor import (
     claim_totp_step,
     mark_backup_code_used,
@@ -23,6 +25,20 @@ from core.db.repos.two_factor import (
 )
 
 Factor = Literal["totp", "backup_code"]
+FAILED = "login.second_factor_failed"
+# Ten wrong codes per quarter hour: guessing one of the three codes valid at a time out of a
+# million would take centuries, while a user who mistypes a few times is not held up.
+MAX_FAILURES = 10
+FAILURE_WINDOW = timedelta(minutes=15)
+
+
+async def seconds_until_allowed(session: AsyncSession, user_id: str, now: datetime) -> int:
+    """0 when the user may try a second step now; else the seconds until the oldest of the last
+    `MAX_FAILURES` failures (the audit log's `login.second_factor_failed`) leaves the window."""
+    failures = await recent_times(session, FAILED, user_id, now - FAILURE_WINDOW, MAX_FAILURES)
+    if len(failures) < MAX_FAILURES:
+        return 0
+    return max(1, math.ceil((failures[-1] + FAILURE_WINDOW - now).total_seconds()))
 
 
 async def redeem_second_factor(session: AsyncSession, user: User, code: str, now: datetime) -> Factor:

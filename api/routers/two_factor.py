@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +39,7 @@ from core.db.repos.two_factor import (
     unused_backup_codes,
 )
 from core.db.repos.users import get_user
-from core.second_factor import redeem_second_factor
+from core.second_factor import FAILED, redeem_second_factor, seconds_until_allowed
 
 router = APIRouter(prefix="/auth/2fa", tags=["two-factor"])
 # The secret is in the answer: no cache may keep it.
@@ -201,6 +202,13 @@ async def verify(
     user = await get_user(session, user_id)
     if user is None or not user.is_active:
         raise unauthorized("this account is disabled")
+    wait_s = await seconds_until_allowed(session, user.id, now)
+    if wait_s:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"code: too many wrong codes for this account; try again in {math.ceil(wait_s / 60)} minutes",
+            headers={"Retry-After": str(wait_s)},
+        )
     try:
         factor = await redeem_second_factor(session, user, body.code, now)
     except TwoFactorError as error:
@@ -208,7 +216,7 @@ async def verify(
         await audit(
             session,
             request,
-            "login.second_factor_failed",
+            FAILED,
             now,
             actor_id=user.id,
             target=user.username,

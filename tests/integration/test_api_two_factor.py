@@ -260,3 +260,19 @@ async def test_an_account_without_a_password_cannot_enrol(api: Api) -> None:
     refused = await api.http.post(f"{TWO_FA}/enrol", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 409
     assert "identity provider" in refused.json()["detail"]
+
+
+async def test_ten_wrong_codes_hold_off_the_second_step_for_a_quarter_hour(api: Api) -> None:
+    ada = await enrolled(api)
+    api.clock.advance(STEP)
+    right = code_now(api, ada.secret)
+    wrong = str((int(right) + 1) % 1_000_000).zfill(6)
+    first = await challenge(api)
+    for _ in range(10):
+        assert (await verify(api, first, wrong)).status_code == 401
+    held = await verify(api, first, right)
+    assert held.status_code == 429
+    assert held.headers["retry-after"] == "900"
+    assert held.json()["detail"] == "code: too many wrong codes for this account; try again in 15 minutes"
+    api.clock.advance(900)
+    assert (await verify(api, await challenge(api), code_now(api, ada.secret))).status_code == 200
