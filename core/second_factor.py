@@ -2,7 +2,7 @@
 
 The pure library (`core.auth.two_factor`) decides whether a code is right; this module makes
 the use stick with conditional updates, so two concurrent requests with one code cannot both
-pass. The caller commits.
+pass, and holds off guessing after too many wrong codes. The caller commits.
 """
 
 from __future__ import annotations
