@@ -14,7 +14,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.errors import install_error_handling
 from api.oidc_provider import OidcProvider, provider_http_client
 from api.retention import keep_deleting_expired_runs
-from api.routers import api_keys, audit, auth, groups, health, modules, oidc, privacy, users
+from api.routers import (
+    api_keys,
+    audit,
+    auth,
+    devices,
+    groups,
+    health,
+    modules,
+    oidc,
+    privacy,
+    two_factor,
+    users,
+)
 from api.temporal import TemporalConnection
 from core.auth.oidc import OidcConfig, ProviderCache
 from core.clock import Clock, utcnow
@@ -83,7 +95,7 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for module in (health, auth, oidc, users, groups, api_keys, audit, modules, privacy):
+    for module in (health, auth, two_factor, devices, oidc, users, groups, api_keys, audit, modules, privacy):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 

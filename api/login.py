@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit_log import audit
 from api.schemas.auth import TokenPairPublic, TwoFactorRequired
+from api.trusted_devices import trusted_device_of
 from core.auth.sessions import start_session
 from core.auth.tokens import encode_challenge
 from core.db.models import User
@@ -49,9 +50,12 @@ async def issue_session(
 async def after_first_factor(
     session: AsyncSession, user: User, request: Request, now: datetime
 ) -> TokenPairPublic | TwoFactorRequired:
-    """A session, or a 2FA challenge when the user has a second factor enabled."""
+    """A session, or a 2FA challenge when the user has a second factor enabled and the request
+    does not come from one of their trusted devices."""
     if not user.totp_enabled:
         return await issue_session(session, user, request, now)
+    if await trusted_device_of(session, request, user, now) is not None:
+        return await issue_session(session, user, request, now, method="password+trusted_device")
     settings: Settings = request.app.state.settings
     await audit(session, request, "login.challenge", now, actor_id=user.id, target=user.username)
     return TwoFactorRequired(challenge=encode_challenge(user.id, settings.secret_key, now))

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     # as long as the Temporal namespace's own retention keeps them).
     retention_days: int | None = Field(default=None, ge=1)
     retention_check_s: float = 3600.0
+    # The name authenticator apps show next to a user's two-factor codes.
+    two_factor_issuer: str = "Stepwise"
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:

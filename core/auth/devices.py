@@ -24,7 +24,7 @@ class TrustedDeviceRecord(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: int | None = None
+    id: int | str | None = None  # the table uses uuid strings
     user_id: int | str
     token_hash: str
     name: str

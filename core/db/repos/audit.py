@@ -33,3 +33,16 @@ async def page(session: AsyncSession, before: int | None, limit: int) -> list[Au
     if before is not None:
         query = query.where(AuditEvent.id < before)
     return list((await session.scalars(query)).all())
+
+
+async def recent_times(
+    session: AsyncSession, action: str, actor_id: str, since: datetime, limit: int
+) -> list[datetime]:
+    """When the actor's last `limit` events of `action` after `since` happened, newest first."""
+    query = (
+        select(AuditEvent.at)
+        .where(AuditEvent.action == action, AuditEvent.actor_id == actor_id, AuditEvent.at > since)
+        .order_by(AuditEvent.at.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
