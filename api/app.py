@@ -6,9 +6,10 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
+from api.docs_page import install_docs_page
 from api.errors import install_error_handling
+from api.hardening import install_hardening
 from api.routers import api_keys, audit, auth, groups, health, users
 from api.temporal import TemporalConnection
 from core.clock import Clock, utcnow
@@ -16,6 +17,8 @@ from core.db.engine import create_engine, session_factory
 from core.settings import Settings
 
 API_PREFIX = "/api/v1"
+OPENAPI_URL = "/api/openapi.json"
+DOCS_URL = "/api/docs"
 
 
 def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastAPI:
@@ -39,19 +42,13 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         title="Stepwise",
         summary="Durable AI workflows defined in YAML, run on Temporal",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=OPENAPI_URL,
     )
+    install_docs_page(app, DOCS_URL, OPENAPI_URL)
+    install_hardening(app, settings, clock, API_PREFIX)
     install_error_handling(app)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials=True,
-            allow_methods=["*"],
-            allow_headers=["*"],
-        )
     for module in (health, auth, users, groups, api_keys, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
