@@ -36,6 +36,10 @@ class RateLimiter:
         self._max_buckets = max_buckets
         self._buckets: dict[tuple[str, ...], _Bucket] = {}
 
+    def __len__(self) -> int:
+        """How many buckets are kept."""
+        return len(self._buckets)
+
     def hit(self, key: tuple[str, ...], per_minute: int) -> int:
         """Spend one attempt of `key`: 0 when allowed, else the seconds until the next one is."""
         if per_minute <= 0:
