@@ -20,7 +20,7 @@ class ErrorDetail(BaseModel):
 
 
 DESCRIPTIONS = {
-    400: "The body could not be parsed (e.g. it is not UTF-8 JSON).",
+    400: "The body could not be decoded as text.",
     401: "No credentials, or bad ones; see `WWW-Authenticate`.",
     403: "The caller lacks the role or scope this needs.",
     404: "No such thing, or one the caller may not see.",
