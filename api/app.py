@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         try:
             yield
         finally:
+            await app.state.rate_limiter.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -7,12 +7,24 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.body_limit import BodySizeLimitMiddleware
-from api.rate_limit import RateLimiter, RateLimitMiddleware
+from api.rate_limit import Limiter, RateLimiter, RateLimitMiddleware
+from api.rate_limit_redis import RedisRateLimiter
 from api.responses import install_common_responses
 from api.security_headers import SecurityHeadersMiddleware
 from api.validation_errors import install_validation_errors
 from core.clock import Clock
 from core.settings import Settings
+
+
+def rate_limiter(settings: Settings, clock: Clock) -> Limiter:
+    """The limiter the settings ask for: in Redis when a URL is set, else in this process."""
+
+    def seconds() -> float:
+        return clock().timestamp()
+
+    if settings.rate_limit_redis_url:
+        return RedisRateLimiter(settings.rate_limit_redis_url, seconds)
+    return RateLimiter(seconds)
 
 
 def install_hardening(app: FastAPI, settings: Settings, clock: Clock, api_prefix: str) -> None:
@@ -22,7 +34,8 @@ def install_hardening(app: FastAPI, settings: Settings, clock: Clock, api_prefix
     install_common_responses(app, api_prefix)
     # Added innermost first: a request meets the security headers, CORS, the body limit, then the
     # rate limit (which reads a login body, bounded by the limit before it).
-    limiter = RateLimiter(lambda: clock().timestamp())
+    limiter = rate_limiter(settings, clock)
+    app.state.rate_limiter = limiter
     app.add_middleware(RateLimitMiddleware, limiter=limiter, settings=settings, api_prefix=api_prefix)
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
     if settings.cors_origins:

@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,9 +28,22 @@ class _Bucket:
     at: float
 
 
+class Limiter(Protocol):
+    """Where the buckets are kept: this process (`RateLimiter`) or Redis (`RedisRateLimiter`)."""
+
+    async def hit(self, key: tuple[str, ...], per_minute: int) -> int:
+        """Spend one attempt of `key`: 0 when allowed, else the seconds until the next one is."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of any connection."""
+        ...
+
+
 class RateLimiter:
-    """Token buckets keyed by any tuple of strings: `per_minute` attempts at once, refilled evenly
-    over a minute. `clock` gives seconds (tests move it instead of sleeping)."""
+    """Token buckets keyed by any tuple of strings, in this process's memory: `per_minute`
+    attempts at once, refilled evenly over a minute. `clock` gives seconds (tests move it
+    instead of sleeping)."""
 
     def __init__(self, clock: Callable[[], float], max_buckets: int = MAX_BUCKETS) -> None:
         self._clock = clock
@@ -40,7 +54,10 @@ class RateLimiter:
         """How many buckets are kept."""
         return len(self._buckets)
 
-    def hit(self, key: tuple[str, ...], per_minute: int) -> int:
+    async def close(self) -> None:
+        """Nothing to let go of."""
+
+    async def hit(self, key: tuple[str, ...], per_minute: int) -> int:
         """Spend one attempt of `key`: 0 when allowed, else the seconds until the next one is."""
         if per_minute <= 0:
             return 0
@@ -86,7 +103,7 @@ class RateLimitMiddleware:
     """Answer 429 with `Retry-After` once a client address, or a username at the password login,
     has used up its attempts."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, settings: Settings, api_prefix: str) -> None:
+    def __init__(self, app: ASGIApp, limiter: Limiter, settings: Settings, api_prefix: str) -> None:
         self.app = app
         self.limiter = limiter
         self.settings = settings
@@ -98,13 +115,13 @@ class RateLimitMiddleware:
             return
         client = scope.get("client")
         address = client[0] if client else "unknown"
-        wait = self.limiter.hit(("address", address), self.settings.rate_limit_auth_per_minute)
+        wait = await self.limiter.hit(("address", address), self.settings.rate_limit_auth_per_minute)
         is_login = scope["method"] == "POST" and scope["path"].rstrip("/") == self.api_prefix + LOGIN_PATH
         if not wait and is_login and self.settings.rate_limit_login_per_minute > 0:
             messages, receive = await _buffered(receive)
             username = _username(b"".join(m.get("body", b"") for m in messages))
             if username is not None:
-                wait = self.limiter.hit(
+                wait = await self.limiter.hit(
                     ("login", address, username), self.settings.rate_limit_login_per_minute
                 )
         if wait:

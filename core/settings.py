@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     # per minute on the sign-in endpoints; 0 switches a limit off. Counted in each API process.
     rate_limit_login_per_minute: int = Field(default=10, ge=0)
     rate_limit_auth_per_minute: int = Field(default=60, ge=0)
+    # Keep the rate limits in Redis (e.g. redis://127.0.0.1:6379/0), shared by every API replica.
+    rate_limit_redis_url: str | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # Send Strict-Transport-Security on plain-http requests too (a TLS proxy that hides the scheme).
     hsts: bool = False

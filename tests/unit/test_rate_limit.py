@@ -13,35 +13,35 @@ class Seconds:
         return self.now
 
 
-def test_a_bucket_allows_a_burst_then_refills_evenly() -> None:
+async def test_a_bucket_allows_a_burst_then_refills_evenly() -> None:
     clock = Seconds()
     limiter = RateLimiter(clock)
-    assert [limiter.hit(("k",), 3) for _ in range(4)] == [0, 0, 0, 20]
+    assert [await limiter.hit(("k",), 3) for _ in range(4)] == [0, 0, 0, 20]
     clock.now += 19
-    assert limiter.hit(("k",), 3) == 1
+    assert await limiter.hit(("k",), 3) == 1
     clock.now += 1
-    assert limiter.hit(("k",), 3) == 0
-    assert limiter.hit(("other",), 3) == 0
+    assert await limiter.hit(("k",), 3) == 0
+    assert await limiter.hit(("other",), 3) == 0
 
 
-def test_a_clock_moving_back_neither_refills_nor_breaks_the_bucket() -> None:
+async def test_a_clock_moving_back_neither_refills_nor_breaks_the_bucket() -> None:
     clock = Seconds()
     limiter = RateLimiter(clock)
-    limiter.hit(("k",), 1)
+    await limiter.hit(("k",), 1)
     clock.now -= 3600
-    assert limiter.hit(("k",), 1) == 60
+    assert await limiter.hit(("k",), 1) == 60
 
 
-def test_many_keys_do_not_grow_memory_past_the_cap_and_limited_keys_stay_limited() -> None:
+async def test_many_keys_do_not_grow_memory_past_the_cap_and_limited_keys_stay_limited() -> None:
     clock = Seconds()
     limiter = RateLimiter(clock, max_buckets=10)
-    limiter.hit(("attacked",), 1)
+    await limiter.hit(("attacked",), 1)
     for n in range(1000):
-        limiter.hit((f"sprayed-{n}",), 1)
+        await limiter.hit((f"sprayed-{n}",), 1)
     assert len(limiter) <= 10
     clock.now += 59
-    limiter.hit(("attacked-again",), 1)
-    assert limiter.hit(("sprayed-999",), 1) > 0
+    await limiter.hit(("attacked-again",), 1)
+    assert await limiter.hit(("sprayed-999",), 1) > 0
 
 
 def test_the_limited_paths() -> None:
