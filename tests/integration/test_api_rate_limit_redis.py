@@ -1,6 +1,6 @@
 """Rate limits kept in Redis (STEPWISE_RATE_LIMIT_REDIS_URL): two API replicas share the buckets.
 
-Needs Redis at 127.0.0.1:6379 (STEPWISE_TEST_REDIS_URL); skipped without it, except under
+Needs Redis at 127.0.0.1:6379, database 15 (or STEPWISE_TEST_REDIS_URL); skipped without it, except under
 CI=true. Each test signs in from an address of its own, so runs never share a bucket.
 """
 
@@ -10,6 +10,7 @@ import os
 import socket
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -24,12 +25,13 @@ LOGIN = "/api/v1/auth/login"
 
 @pytest.fixture
 def redis_url() -> str:
+    where = urlsplit(REDIS_URL)
     try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
+        socket.create_connection((where.hostname, where.port or 6379), timeout=2).close()
     except OSError as exc:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis at 127.0.0.1:6379 is unreachable ({exc}); CI must run the Redis tests")
-        pytest.skip(f"Redis at 127.0.0.1:6379 is unreachable: {exc}")
+            pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc}); CI must run the Redis tests")
+        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
     return REDIS_URL
 
 
