@@ -130,3 +130,13 @@ async def test_validation_errors_do_not_echo_what_was_sent(api: Api) -> None:
     assert error["loc"] == ["body", "password"]
     assert error["msg"] == "String should have at most 1024 characters"
     assert "input" not in error
+
+
+async def test_the_openapi_document_lists_the_answers_the_hardening_gives(api: Api) -> None:
+    paths = (await api.http.get("/api/openapi.json")).json()["paths"]
+    login = paths[LOGIN]["post"]["responses"]
+    assert login["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert {"400", "401", "413", "422", "429"} <= set(login)
+    assert "429" not in paths["/api/v1/auth/logout"]["post"]["responses"]
+    assert "413" not in paths[ME]["get"]["responses"]
+    assert "401" in paths[ME]["get"]["responses"]
