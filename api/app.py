@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
+from api.docs_page import install_docs_page
 from api.errors import install_error_handling
+from api.hardening import install_hardening
 from api.oidc_provider import OidcProvider, provider_http_client
 from api.retention import keep_deleting_expired_runs
 from api.routers import (
@@ -36,6 +37,8 @@ from core.settings import Settings
 from workflows.modules import Registry
 
 API_PREFIX = "/api/v1"
+OPENAPI_URL = "/api/openapi.json"
+DOCS_URL = "/api/docs"
 logger = logging.getLogger(__name__)
 
 
@@ -63,6 +66,7 @@ def create_app(
         app.state.registry = registry if registry is not None else _load_registry()
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
+            stack.push_async_callback(app.state.rate_limiter.close)
             app.state.oidc = None
             if oidc_config is not None:
                 http = oidc_http
@@ -82,19 +86,13 @@ def create_app(
         title="Stepwise",
         summary="Durable AI workflows defined in YAML, run on Temporal",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=OPENAPI_URL,
     )
+    install_docs_page(app, DOCS_URL, OPENAPI_URL)
+    install_hardening(app, settings, clock, API_PREFIX)
     install_error_handling(app)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials=True,
-            allow_methods=["*"],
-            allow_headers=["*"],
-        )
     for module in (health, auth, two_factor, devices, oidc, users, groups, api_keys, audit, modules, privacy):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

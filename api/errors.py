@@ -10,6 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.security_headers import security_headers
+
 logger = logging.getLogger("stepwise.api")
 REQUEST_ID_HEADER = "x-request-id"
 
@@ -44,8 +46,14 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
             "detail": f"internal error; the server log has the details under request id {request_id}",
             "request_id": request_id,
         },
-        headers={REQUEST_ID_HEADER: request_id},
+        # Starlette sends this answer outside every middleware, so it gets their headers here.
+        headers={REQUEST_ID_HEADER: request_id, **security_headers(request.scope, _always_hsts(request))},
     )
+
+
+def _always_hsts(request: Request) -> bool:
+    settings = getattr(request.app.state, "settings", None)
+    return bool(getattr(settings, "hsts", False))
 
 
 def install_error_handling(app: FastAPI) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Accepted only with environment="development", so a dev stack starts with no set-up.
 PLACEHOLDER_SECRET_KEY = "development-only-placeholder-secret-key-do-not-deploy"  # noqa: S105
 MIN_SECRET_KEY_LENGTH = 32
+_ORIGIN = re.compile(r"https?://[^/\s:]+(:[0-9]{1,5})?")
 
 
 class SettingsError(ValueError):
@@ -74,6 +76,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET_KEY)
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
+    # Browser origins allowed to call the API (scheme://host[:port]); ["*"] allows any, without credentials.
     cors_origins: list[str] = []
     # Finished runs older than this many days are deleted from Temporal by the API (unset: kept
     # as long as the Temporal namespace's own retention keeps them).
@@ -81,6 +84,26 @@ class Settings(BaseSettings):
     retention_check_s: float = 3600.0
     # The name authenticator apps show next to a user's two-factor codes.
     two_factor_issuer: str = "Stepwise"
+    # Hardening (docs/api.md#hardening). Attempts per client address (and, for login, per username)
+    # per minute on the sign-in endpoints; 0 switches a limit off. Counted in each API process.
+    rate_limit_login_per_minute: int = Field(default=10, ge=0)
+    rate_limit_auth_per_minute: int = Field(default=60, ge=0)
+    # Keep the rate limits in Redis (e.g. redis://127.0.0.1:6379/0), shared by every API replica.
+    rate_limit_redis_url: str | None = None
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # Send Strict-Transport-Security on plain-http requests too (a TLS proxy that hides the scheme).
+    hsts: bool = False
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin; write scheme://host[:port] with no path or trailing "
+                    f"slash, e.g. https://stepwise.example.org"
+                )
+        return origins
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from api.audit_log import audit
 from api.deps import NowDep, SessionDep, SignedInUser
 from api.problems import not_found, unprocessable
+from api.responses import errors
 from api.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from core.auth.api_keys import generate_key
 from core.auth.scopes import ADMIN
@@ -15,7 +16,7 @@ from core.db.repos.api_keys import add_api_key, get_api_key, list_api_keys
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
 
 
-@router.post("", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED, responses=errors(403))
 async def create(
     body: ApiKeyCreate, principal: SignedInUser, request: Request, session: SessionDep, now: NowDep
 ) -> ApiKeyCreated:
@@ -52,7 +53,7 @@ async def create(
     return ApiKeyCreated(**ApiKeyPublic.model_validate(key).model_dump(), key=new.key)
 
 
-@router.get("", response_model=list[ApiKeyPublic])
+@router.get("", response_model=list[ApiKeyPublic], responses=errors(403))
 async def keys(
     principal: SignedInUser,
     session: SessionDep,
@@ -65,7 +66,7 @@ async def keys(
     return [ApiKeyPublic.model_validate(k) for k in found]
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403, 404))
 async def revoke(
     key_id: str, principal: SignedInUser, request: Request, session: SessionDep, now: NowDep
 ) -> Response:

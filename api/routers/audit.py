@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from api.deps import AdminUser, SessionDep
+from api.responses import errors
 from api.schemas.audit import AuditEventPublic, AuditPage
 from core.db.repos.audit import page
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-@router.get("", response_model=AuditPage)
+@router.get("", response_model=AuditPage, responses=errors(403))
 async def audit_log(
     principal: AdminUser,
     session: SessionDep,

@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from api.audit_log import audit
 from api.deps import NowDep, OptionalUser, SessionDep, SettingsDep
 from api.login import after_first_factor
+from api.responses import errors
 from api.schemas.auth import LoginRequest, LogoutRequest, RefreshRequest, TokenPairPublic, TwoFactorRequired
 from api.security import unauthorized
 from core.auth.passwords import dummy_verify, hash_password, needs_rehash, verify_password
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 WRONG_CREDENTIALS = "wrong username or password"
 
 
-@router.post("/login", response_model=TokenPairPublic | TwoFactorRequired)
+@router.post("/login", response_model=TokenPairPublic | TwoFactorRequired, responses=errors(401))
 async def login(
     body: LoginRequest, request: Request, session: SessionDep, now: NowDep
 ) -> TokenPairPublic | TwoFactorRequired:
@@ -51,7 +52,7 @@ async def login(
     return answer
 
 
-@router.post("/refresh", response_model=TokenPairPublic)
+@router.post("/refresh", response_model=TokenPairPublic, responses=errors(401))
 async def refresh(
     body: RefreshRequest, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> TokenPairPublic:

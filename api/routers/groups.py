@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, status
 from api.audit_log import audit
 from api.deps import AdminUser, NowDep, SessionDep, StaffUser
 from api.problems import conflict
+from api.responses import errors
 from api.schemas.users import GroupCreate, GroupPublic
 from core.db.errors import AlreadyExists
 from core.db.repos.groups import create_group, list_groups
@@ -14,13 +15,13 @@ from core.db.repos.groups import create_group, list_groups
 router = APIRouter(prefix="/groups", tags=["users"])
 
 
-@router.get("", response_model=list[GroupPublic])
+@router.get("", response_model=list[GroupPublic], responses=errors(403))
 async def groups(principal: StaffUser, session: SessionDep) -> list[GroupPublic]:
     """Every group, by name."""
     return [GroupPublic.model_validate(g) for g in await list_groups(session)]
 
 
-@router.post("", response_model=GroupPublic, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=GroupPublic, status_code=status.HTTP_201_CREATED, responses=errors(403, 409))
 async def create(
     body: GroupCreate, principal: AdminUser, request: Request, session: SessionDep, now: NowDep
 ) -> GroupPublic:

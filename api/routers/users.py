@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.audit_log import audit
 from api.deps import AdminUser, CurrentUser, NowDep, SessionDep, StaffUser
 from api.problems import conflict, not_found, unprocessable
+from api.responses import errors
 from api.schemas.users import UserCreate, UserPublic, UserUpdate
 from core.accounts import AccountError, Actor, checked_hash, register_user
 from core.auth.sessions import end_all_sessions
@@ -37,7 +38,7 @@ def user_public(user: User) -> UserPublic:
     )
 
 
-@router.get("/me", response_model=UserPublic)
+@router.get("/me", response_model=UserPublic, responses=errors(404))
 async def me(principal: CurrentUser, session: SessionDep) -> UserPublic:
     """The signed-in user (or the user of the API key)."""
     user = await get_user(session, principal.user_id)
@@ -46,13 +47,13 @@ async def me(principal: CurrentUser, session: SessionDep) -> UserPublic:
     return user_public(user)
 
 
-@router.get("", response_model=list[UserPublic])
+@router.get("", response_model=list[UserPublic], responses=errors(403))
 async def users(principal: StaffUser, session: SessionDep) -> list[UserPublic]:
     """Every user (operators and admins)."""
     return [user_public(u) for u in await list_users(session)]
 
 
-@router.get("/{user_id}", response_model=UserPublic)
+@router.get("/{user_id}", response_model=UserPublic, responses=errors(404))
 async def user(user_id: str, principal: CurrentUser, session: SessionDep) -> UserPublic:
     """One user; a member sees only themselves (404 for anyone else)."""
     found = await get_user(session, user_id) if principal.may_see(user_id) else None
@@ -61,7 +62,7 @@ async def user(user_id: str, principal: CurrentUser, session: SessionDep) -> Use
     return user_public(found)
 
 
-@router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED, responses=errors(403, 409))
 async def create(
     body: UserCreate, principal: AdminUser, request: Request, session: SessionDep, now: NowDep
 ) -> UserPublic:
@@ -91,7 +92,7 @@ async def _other_active_admins(session: AsyncSession, user_id: str) -> int:
     return len((await session.scalars(query)).all())
 
 
-@router.patch("/{user_id}", response_model=UserPublic)
+@router.patch("/{user_id}", response_model=UserPublic, responses=errors(403, 404, 409))
 async def update(
     user_id: str, body: UserUpdate, principal: AdminUser, request: Request, session: SessionDep, now: NowDep
 ) -> UserPublic:
