@@ -28,6 +28,8 @@ DESCRIPTIONS = {
     413: "The request body is over the size limit.",
     422: "A value in the request is refused; the message names it.",
     429: "Too many attempts; `Retry-After` says when to try again.",
+    502: "An outside service this needs (the OIDC provider) did not answer.",
+    503: "Temporal cannot be reached; the message names its address.",
 }
 _REF = {"$ref": "#/components/schemas/ErrorDetail"}
 _RETRY_AFTER = {"description": "Seconds to wait.", "schema": {"type": "integer"}}
@@ -66,12 +68,18 @@ def add_common_responses(schema: dict[str, Any], api_prefix: str) -> None:
             _either_422(responses)
 
 
+_VALIDATION = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
 def _either_422(responses: dict[str, Any]) -> None:
-    """A 422 is FastAPI's list of validation errors, or a route's own `{"detail": "..."}`
-    (`api.problems.unprocessable`)."""
+    """A 422 is FastAPI's list of validation errors, a route's own `{"detail": "..."}`
+    (`api.problems.unprocessable`), or the model a route declares for its own 422s."""
     content = responses.get("422", {}).get("content", {}).get("application/json", {})
-    if content.get("schema") == {"$ref": "#/components/schemas/HTTPValidationError"}:
-        content["schema"] = {"anyOf": [{"$ref": "#/components/schemas/HTTPValidationError"}, _REF]}
+    schema = content.get("schema")
+    if schema is None or "anyOf" in schema:
+        return
+    own = [] if schema in (_VALIDATION, _REF) else [schema]
+    content["schema"] = {"anyOf": [_VALIDATION, _REF, *own]}
 
 
 def install_common_responses(app: FastAPI, api_prefix: str) -> None:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response, status
 from api.audit_log import audit
 from api.deps import NowDep, SessionDep, SignedInUser
 from api.problems import not_found
+from api.responses import errors
 from api.schemas.two_factor import TrustedDevicePublic
 from api.trusted_devices import current_device
 from core.auth.devices import revoke
@@ -15,7 +16,7 @@ from core.db.repos.trusted_devices import device_record, get_trusted_device, lis
 router = APIRouter(prefix="/auth/devices", tags=["two-factor"])
 
 
-@router.get("", response_model=list[TrustedDevicePublic])
+@router.get("", response_model=list[TrustedDevicePublic], responses=errors(403))
 async def trusted_devices(
     principal: SignedInUser, request: Request, session: SessionDep
 ) -> list[TrustedDevicePublic]:
@@ -29,7 +30,7 @@ async def trusted_devices(
     ]
 
 
-@router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403, 404))
 async def revoke_device(
     device_id: str, principal: SignedInUser, request: Request, session: SessionDep, now: NowDep
 ) -> Response:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from temporalio.service import RPCError
 
 from api.deps import CurrentUser, RegistryDep, SettingsDep, TemporalDep, require_scope
+from api.responses import errors
 from core.auth.principal import Principal
 from core.auth.scopes import RUNS_START
 from core.module_catalog import ModuleInfo, module_catalog
@@ -47,7 +48,7 @@ class InputProblems(BaseModel):
     detail: list[TrialError] = Field(description="Each problem, at its JSON pointer within `inputs`")
 
 
-@router.get("", response_model=list[ModuleInfo])
+@router.get("", response_model=list[ModuleInfo], responses=errors(403))
 async def list_modules(registry: RegistryDep, principal: CurrentUser) -> list[ModuleInfo]:
     """Every registered module with its input and output JSON Schemas (as `stepwise modules --json`)."""
     return module_catalog(registry)
@@ -60,6 +61,7 @@ async def list_modules(registry: RegistryDep, principal: CurrentUser) -> list[Mo
         400: {"model": ErrorMessage, "description": "A human module: try it in a run"},
         404: {"model": ErrorMessage, "description": "No such module (the closest name is suggested)"},
         422: {"model": InputProblems, "description": "The inputs break the module's input schema"},
+        403: {"model": ErrorMessage, "description": "The caller lacks the runs:start scope"},
         503: {"model": ErrorMessage, "description": "Temporal is unreachable (activity modules only)"},
     },
 )

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from api.audit_log import audit
 from api.deps import NowDep, OidcDep, SessionDep, SettingsDep
 from api.login import issue_session
+from api.responses import errors
 from api.schemas.auth import TokenPairPublic
 from api.schemas.oidc import OidcStatus
 from core.accounts import Actor
@@ -28,7 +29,13 @@ async def oidc_status(request: Request) -> OidcStatus:
     return OidcStatus(enabled=enabled, login_url=request.url_for("oidc_login").path if enabled else None)
 
 
-@router.get("/login", name="oidc_login", status_code=status.HTTP_302_FOUND, response_class=RedirectResponse)
+@router.get(
+    "/login",
+    name="oidc_login",
+    status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
+    responses=errors(404, 502),
+)
 async def oidc_login(request: Request, oidc: OidcDep, settings: SettingsDep, now: NowDep) -> RedirectResponse:
     """Send the browser to the provider, keeping the login's secrets in a signed cookie."""
     try:
@@ -51,7 +58,9 @@ async def oidc_login(request: Request, oidc: OidcDep, settings: SettingsDep, now
     return response
 
 
-@router.get("/callback", name="oidc_callback", response_model=TokenPairPublic)
+@router.get(
+    "/callback", name="oidc_callback", response_model=TokenPairPublic, responses=errors(400, 403, 404, 502)
+)
 async def oidc_callback(
     request: Request,
     response: Response,

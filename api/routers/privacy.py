@@ -12,6 +12,7 @@ from temporalio.service import RPCError
 from api.audit_log import audit
 from api.deps import AdminUser, NowDep, SessionDep, TemporalDep, require_scope
 from api.problems import conflict, not_found
+from api.responses import errors
 from api.temporal import TemporalConnection
 from core.auth.principal import Principal
 from core.auth.scopes import RUNS_START
@@ -20,9 +21,6 @@ from core.privacy import delete_run, delete_user, export_user
 from core.run_views import RunNotFound, get_run
 
 router = APIRouter(tags=["privacy"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such run or user (or not one you may see)"}
-}
 
 
 class UserDeleted(BaseModel):
@@ -40,7 +38,7 @@ async def _client(temporal: TemporalConnection) -> Client:
         ) from exc
 
 
-@router.delete("/runs/{run_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+@router.delete("/runs/{run_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403, 404, 503))
 async def delete_a_run(
     run_id: str,
     principal: Annotated[Principal, Depends(require_scope(RUNS_START))],
@@ -62,7 +60,7 @@ async def delete_a_run(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/users/{user_id}/export", response_model=dict[str, Any], responses=NOT_FOUND)
+@router.get("/users/{user_id}/export", response_model=dict[str, Any], responses=errors(403, 404, 503))
 async def export(
     user_id: str, principal: AdminUser, temporal: TemporalDep, session: SessionDep
 ) -> dict[str, Any]:
@@ -76,7 +74,7 @@ async def export(
 @router.delete(
     "/users/{user_id}",
     response_model=UserDeleted,
-    responses={**NOT_FOUND, 409: {"description": "Admins cannot delete themselves"}},
+    responses=errors(403, 404, 409, 503),
 )
 async def delete(
     user_id: str,

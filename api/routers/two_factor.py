@@ -12,6 +12,7 @@ from api.audit_log import audit
 from api.deps import NowDep, SessionDep, SettingsDep, SignedInUser
 from api.login import issue_session
 from api.problems import conflict, unprocessable
+from api.responses import errors
 from api.schemas.auth import TokenPairPublic
 from api.schemas.two_factor import (
     BackupCodesPublic,
@@ -63,7 +64,7 @@ def _forbidden(error: Exception) -> HTTPException:
     return HTTPException(status.HTTP_403_FORBIDDEN, str(error))
 
 
-@router.get("", response_model=TwoFactorStatus)
+@router.get("", response_model=TwoFactorStatus, responses=errors(403))
 async def two_factor_status(principal: SignedInUser, session: SessionDep, now: NowDep) -> TwoFactorStatus:
     """Whether two-factor is on, how many backup codes are left, how many devices are trusted."""
     user = await _me(session, principal.user_id)
@@ -76,7 +77,7 @@ async def two_factor_status(principal: SignedInUser, session: SessionDep, now: N
     )
 
 
-@router.post("/enrol", response_model=EnrolmentPublic)
+@router.post("/enrol", response_model=EnrolmentPublic, responses=errors(403, 409))
 async def enrol(
     principal: SignedInUser,
     request: Request,
@@ -106,7 +107,7 @@ async def enrol(
     )
 
 
-@router.post("/confirm", response_model=BackupCodesPublic)
+@router.post("/confirm", response_model=BackupCodesPublic, responses=errors(403, 409))
 async def confirm(
     body: CodeRequest,
     principal: SignedInUser,
@@ -131,7 +132,7 @@ async def confirm(
     return BackupCodesPublic(backup_codes=confirmed.backup_codes)
 
 
-@router.post("/backup-codes", response_model=BackupCodesPublic)
+@router.post("/backup-codes", response_model=BackupCodesPublic, responses=errors(403, 409))
 async def new_backup_codes(
     body: CodeRequest,
     principal: SignedInUser,
@@ -156,7 +157,7 @@ async def new_backup_codes(
     return BackupCodesPublic(backup_codes=fresh.codes)
 
 
-@router.post("/disable", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/disable", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403, 409))
 async def turn_off(
     body: DisableRequest, principal: SignedInUser, request: Request, session: SessionDep, now: NowDep
 ) -> Response:
@@ -185,7 +186,7 @@ async def turn_off(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/verify", response_model=TokenPairPublic)
+@router.post("/verify", response_model=TokenPairPublic, responses=errors(401))
 async def verify(
     body: VerifyRequest,
     request: Request,
