@@ -10,13 +10,15 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
 
 from api.security import authenticate, unauthorized
-from api.temporal import TemporalConnection
+from api.temporal import TemporalConnection, reachable_client
 from core.auth.principal import Principal
 from core.auth.scopes import ADMIN
 from core.clock import Clock
 from core.settings import Settings
+from workflows.modules import Registry
 
 
 def get_settings(request: Request) -> Settings:
@@ -27,6 +29,17 @@ def get_settings(request: Request) -> Settings:
 def get_temporal(request: Request) -> TemporalConnection:
     connection: TemporalConnection = request.app.state.temporal
     return connection
+
+
+async def get_temporal_client(request: Request) -> Client:
+    """The Temporal client; 503 when Temporal cannot be reached."""
+    return await reachable_client(get_temporal(request))
+
+
+def get_registry(request: Request) -> Registry:
+    """The modules definitions may use: the built-in ones and those of installed plugins."""
+    registry: Registry = request.app.state.registry
+    return registry
 
 
 def get_clock(request: Request) -> Clock:
@@ -48,6 +61,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
+TemporalClient = Annotated[Client, Depends(get_temporal_client)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
 NowDep = Annotated[datetime, Depends(get_now)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
