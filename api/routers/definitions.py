@@ -70,8 +70,8 @@ async def source_of(request: Request) -> tuple[str, DefinitionFormat]:
 
 def refused(problems: list[Problem]) -> ProblemsError:
     """422 naming every problem of a definition that does not compile."""
-    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-    return ProblemsError(f"the definition has {count}; fix them and send it again", problems)
+    count = "1 problem; fix it" if len(problems) == 1 else f"{len(problems)} problems; fix them"
+    return ProblemsError(f"the definition has {count} and send it again", problems)
 
 
 @router.post(

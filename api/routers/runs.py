@@ -39,6 +39,7 @@ from workflows.plan import Plan
 from workflows.problems import Problem, join_pointer
 
 router = APIRouter(prefix="/runs", tags=["runs"])
+OPEN_STATES = ("running", "waiting")
 Starter = Annotated[Principal, Depends(require_scope(RUNS_START))]
 Reader = Annotated[Principal, Depends(require_scope(RUNS_READ))]
 IdempotencyKey = Annotated[
@@ -67,7 +68,8 @@ async def _plan_of(body: RunCreate, session: AsyncSession, registry: Registry) -
 
 def _in_input(problem: Problem) -> Problem:
     """A problem of the run input, as a pointer into the request body."""
-    return Problem(join_pointer("/input", *problem.where.split("/")[1:]), problem.message)
+    parts = [part for part in problem.where.split("/") if part]
+    return Problem(join_pointer("/input", *parts), problem.message)
 
 
 @router.post("", response_model=RunStarted, status_code=status.HTTP_201_CREATED, responses=PROBLEMS_RESPONSE)
@@ -173,6 +175,8 @@ async def cancel(
     ends as cancelled."""
     summary = await owned_run(client, run_id, principal)
     try:
+        if summary.state not in OPEN_STATES:
+            raise RunEnded(summary.state)
         await cancel_run(client, run_id)
     except RunEnded:
         raise conflict(
@@ -197,6 +201,8 @@ async def terminate(
     summary = await owned_run(client, run_id, principal)
     reason = (body or TerminateBody()).reason
     try:
+        if summary.state not in OPEN_STATES:
+            raise RunEnded(summary.state)
         await terminate_run(client, run_id, reason)
     except RunEnded:
         raise conflict(
