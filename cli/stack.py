@@ -50,7 +50,10 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
     await upgrade(settings.database_url)
     client = await connect(settings, wait_s=30)
     config = uvicorn.Config(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+        create_app(settings, registry=loaded.registry),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
     )
     api = _ApiServer(config)
     stop = asyncio.Event()
