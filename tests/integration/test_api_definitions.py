@@ -156,6 +156,11 @@ async def test_uploading_needs_the_definitions_write_scope(api: Api) -> None:
 async def test_the_openapi_spec_describes_the_definition_body(api: Api) -> None:
     spec = (await api.http.get("/api/openapi.json")).json()
     upload = spec["paths"]["/api/v1/definitions"]["post"]
-    assert set(upload["requestBody"]["content"]) == {"application/yaml", "text/yaml", "text/plain", "application/json"}
+    assert set(upload["requestBody"]["content"]) == {
+        "application/yaml",
+        "text/yaml",
+        "text/plain",
+        "application/json",
+    }
     assert "422" in upload["responses"]
     assert "ProblemsPublic" in spec["components"]["schemas"]
