@@ -97,23 +97,23 @@ async def create(
     source, fmt = await source_of(request)
     try:
         uploaded = await upload(session, source, fmt, registry, principal.user_id, now)
+        row = uploaded.version
+        await audit(
+            session,
+            request,
+            "definition.upload",
+            now,
+            actor_id=principal.user_id,
+            target=f"{row.name}@{row.version}",
+            detail={"content_hash": row.content_hash, "created": uploaded.created},
+        )
+        await session.commit()
     except DefinitionRejected as exc:
         raise refused(exc.problems) from None
-    row = uploaded.version
-    await audit(
-        session,
-        request,
-        "definition.upload",
-        now,
-        actor_id=principal.user_id,
-        target=f"{row.name}@{row.version}",
-        detail={"content_hash": row.content_hash, "created": uploaded.created},
-    )
-    try:
-        await session.commit()
     except IntegrityError:
+        # Two uploads of one definition numbered the same version; the unique key kept one.
         raise conflict(
-            f"another upload of '{row.name}' took version {row.version} at the same time; send yours again"
+            "another upload of this definition took the same version number; send yours again"
         ) from None
     if not uploaded.created:
         response.status_code = status.HTTP_200_OK
