@@ -114,6 +114,8 @@ async def answer(
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
+        if hidden:
+            raise not_found("interaction", f"{interaction_id} in run {run_id}") from None
         raise conflict(f"run {run_id} has ended; its interactions can no longer be answered") from None
     await audit(
         session,

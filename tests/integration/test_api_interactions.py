@@ -78,6 +78,11 @@ async def test_a_group_member_answers_through_the_api_and_others_cannot(runs_api
     done = await team.run_when(run_id, _ended)
     assert (done["state"], done["output"]) == ("completed", True)
     assert "interaction.answer" in await runs_api.audit_actions(team.headers["root"])
+    # Once the run has ended: its owner hears so, anyone else still gets 404, key or not.
+    ended = await team.post("ada", path, {"approved": True})
+    assert ended.status_code == 409
+    assert "has ended" in ended.json()["detail"]
+    assert (await team.post("ben", path, {"approved": True}, key="ben-1")).status_code == 404
 
 
 async def test_the_inbox_comes_in_pages(runs_api: Api) -> None:
