@@ -9,26 +9,31 @@ from collections.abc import AsyncIterator
 
 import httpx
 from fastapi import FastAPI
+from temporalio.service import RPCError
 
 from api.docs_page import install_docs_page
 from api.errors import install_error_handling
 from api.hardening import install_hardening
 from api.oidc_provider import OidcProvider, provider_http_client
+from api.problems import ProblemsError, problems_response
 from api.retention import keep_deleting_expired_runs
 from api.routers import (
     api_keys,
     audit,
     auth,
+    definitions,
     devices,
     groups,
     health,
+    interactions,
     modules,
     oidc,
     privacy,
+    runs,
     two_factor,
     users,
 )
-from api.temporal import TemporalConnection
+from api.temporal import TemporalConnection, temporal_error
 from core.auth.oidc import OidcConfig, ProviderCache
 from core.clock import Clock, utcnow
 from core.db.engine import create_engine, session_factory
@@ -93,7 +98,24 @@ def create_app(
     install_docs_page(app, DOCS_URL, OPENAPI_URL)
     install_hardening(app, settings, clock, API_PREFIX)
     install_error_handling(app)
-    for module in (health, auth, two_factor, devices, oidc, users, groups, api_keys, audit, modules, privacy):
+    app.add_exception_handler(ProblemsError, problems_response)
+    app.add_exception_handler(RPCError, temporal_error)
+    for module in (
+        health,
+        auth,
+        two_factor,
+        devices,
+        oidc,
+        users,
+        groups,
+        api_keys,
+        audit,
+        modules,
+        definitions,
+        runs,
+        interactions,
+        privacy,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 

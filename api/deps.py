@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
 
 from api.oidc_provider import OidcProvider
 from api.security import authenticate, unauthorized
-from api.temporal import TemporalConnection
+from api.temporal import TemporalConnection, reachable_client
 from core.auth.principal import Principal
 from core.auth.scopes import ADMIN
 from core.clock import Clock
@@ -31,7 +32,13 @@ def get_temporal(request: Request) -> TemporalConnection:
     return connection
 
 
+async def get_temporal_client(request: Request) -> Client:
+    """The Temporal client; 503 when Temporal cannot be reached."""
+    return await reachable_client(get_temporal(request))
+
+
 def get_registry(request: Request) -> Registry:
+    """The modules definitions may use: the built-in ones and those of installed plugins."""
     registry: Registry = request.app.state.registry
     return registry
 
@@ -69,6 +76,7 @@ def get_oidc(request: Request) -> OidcProvider:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 OidcDep = Annotated[OidcProvider, Depends(get_oidc)]
 TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
+TemporalClient = Annotated[Client, Depends(get_temporal_client)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 NowDep = Annotated[datetime, Depends(get_now)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -37,7 +37,8 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """500 with the request id; the stack trace goes to the log."""
     request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
     logger.error("request %s (%s %s) failed", request_id, request.method, request.url.path, exc_info=exc)
     return JSONResponse(
@@ -59,4 +60,4 @@ def _always_hsts(request: Request) -> bool:
 def install_error_handling(app: FastAPI) -> None:
     """Add request ids and the catch-all 500 handler to the app."""
     app.add_middleware(RequestIdMiddleware)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, unexpected)

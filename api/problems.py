@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
+from typing import Any
+
+from fastapi import HTTPException, Request, status
+from fastapi.responses import JSONResponse
+
+from api.schemas.problems import ProblemPublic, ProblemsPublic
+from workflows.problems import Problem
 
 
 def not_found(kind: str, ident: str) -> HTTPException:
@@ -18,3 +24,26 @@ def conflict(detail: str) -> HTTPException:
 def unprocessable(detail: str) -> HTTPException:
     """422: a value in the body is refused; the message names the field."""
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+
+
+class ProblemsError(Exception):
+    """422 with a summary and every problem found (answered as ProblemsPublic)."""
+
+    def __init__(self, detail: str, problems: list[Problem]) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.problems = problems
+
+
+async def problems_response(request: Request, exc: Exception) -> JSONResponse:
+    """The body of a ProblemsError: `{"detail": ..., "problems": [{pointer, message, ...}]}`."""
+    assert isinstance(exc, ProblemsError)
+    body = ProblemsPublic(detail=exc.detail, problems=[ProblemPublic.of(p) for p in exc.problems])
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content=body.model_dump(mode="json")
+    )
+
+
+PROBLEMS_RESPONSE: dict[int | str, dict[str, Any]] = {
+    422: {"model": ProblemsPublic, "description": "Refused: every problem, each at a JSON pointer"}
+}

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
+from fastapi import HTTPException, Request, status
+from fastapi.responses import JSONResponse
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
+from api.errors import unexpected
 from core.settings import Settings
 from core.temporal import connect
+
+CONNECT_TIMEOUT_S = 5.0
+_UNAVAILABLE = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED)
 
 
 class TemporalConnection:
@@ -28,3 +35,31 @@ class TemporalConnection:
             if self._client is None:
                 self._client = await connect(self.settings)
             return self._client
+
+
+def unavailable(connection: TemporalConnection, reason: str) -> HTTPException:
+    """503: Temporal cannot be reached; says where the API looked and what to start or set."""
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        f"Temporal at {connection.address} is unreachable ({reason}); start it (`stepwise dev`) or "
+        f"point STEPWISE_TEMPORAL_HOST and STEPWISE_TEMPORAL_PORT at it, then try again",
+    )
+
+
+async def reachable_client(connection: TemporalConnection) -> Client:
+    """The client; a 503 HTTPException when Temporal cannot be reached."""
+    try:
+        return await asyncio.wait_for(connection.client(), CONNECT_TIMEOUT_S)
+    except (TimeoutError, RuntimeError, OSError, RPCError) as exc:
+        raise unavailable(connection, str(exc) or type(exc).__name__) from None
+
+
+async def temporal_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 for a Temporal call that failed because the server is gone or overloaded; anything
+    else from Temporal is an internal error."""
+    assert isinstance(exc, RPCError)
+    if exc.status in _UNAVAILABLE:
+        connection: TemporalConnection = request.app.state.temporal
+        problem = unavailable(connection, exc.message or exc.status.name)
+        return JSONResponse(status_code=problem.status_code, content={"detail": problem.detail})
+    return await unexpected(request, exc)

@@ -43,7 +43,13 @@ class DefinitionFileError(DefinitionError):
 
 
 class InvalidRunInput(ValueError):
-    """The run input does not match the definition's input schema; nothing was started."""
+    """The run input does not match the definition's input schema; nothing was started.
+    `problems` holds each place in the input (a JSON pointer into it) and what is wrong there."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = [f"{p.where}: {p.message}" for p in problems]
+        super().__init__("the input does not match the definition's input schema:\n" + "\n".join(lines))
 
 
 @dataclass
@@ -91,8 +97,9 @@ def check_input(plan: Plan, value: Any) -> None:
         Draft202012Validator(plan.input_schema).iter_errors(value), key=lambda e: list(map(str, e.path))
     )
     if errors:
-        lines = ["/" + "/".join(str(p) for p in e.absolute_path) + f": {e.message}" for e in errors]
-        raise InvalidRunInput("the input does not match the definition's input schema:\n" + "\n".join(lines))
+        raise InvalidRunInput(
+            [Problem("/" + "/".join(str(p) for p in e.absolute_path), e.message) for e in errors]
+        )
 
 
 def new_run_id(plan: Plan) -> str:

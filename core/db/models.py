@@ -17,6 +17,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -161,3 +163,26 @@ class AuditEvent(Base):
     target: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class DefinitionVersion(Base):
+    __tablename__ = "definition_versions"
+    __table_args__ = (
+        UniqueConstraint("name", "version", name="uq_definition_versions_name_version"),
+        CheckConstraint("format IN ('yaml', 'json')", name="format"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    # The compiled plan's content hash: an upload that compiles to the same plan is no new version.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(8))
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(Text)
+    # The version outlives its author's account.
+    author_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

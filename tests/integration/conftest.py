@@ -20,9 +20,10 @@ from core.settings import Settings
 from tests.helpers import registry
 from tests.integration.api_client import api
 from tests.integration.databases import db_url
+from tests.integration.stack_api import runs_api
 from workers.worker import QUEUES, running_workers
 
-__all__ = ["api", "db_url"]
+__all__ = ["api", "db_url", "runs_api"]
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

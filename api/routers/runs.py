@@ -1,0 +1,221 @@
+"""Runs: start (a stored definition or one inline), list, get, cancel, terminate."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.audit_log import audit
+from api.deps import NowDep, RegistryDep, SessionDep, SettingsDep, StaffUser, TemporalClient, require_scope
+from api.problems import PROBLEMS_RESPONSE, ProblemsError, conflict, not_found, unprocessable
+from api.routers.definitions import refused
+from api.run_access import owned_run, owner_filter, responder_of
+from api.schemas.runs import (
+    RunControlled,
+    RunCreate,
+    RunDetailPublic,
+    RunPagePublic,
+    RunPublic,
+    RunStarted,
+    TerminateBody,
+)
+from core.auth.principal import Principal
+from core.auth.scopes import RUNS_READ, RUNS_START
+from core.definition_registry import (
+    BadReference,
+    DefinitionNotFound,
+    compile_source,
+    find_version,
+    parse_reference,
+    prepare_plan,
+    stored_plan,
+)
+from core.run_views import BadPageToken, RunFilter, RunNotFound, RunState, get_run, list_runs
+from core.runs import InvalidRunInput, RunEnded, cancel_run, start_run, terminate_run
+from workflows.modules import Registry
+from workflows.plan import Plan
+from workflows.problems import Problem, join_pointer
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+OPEN_STATES = ("running", "waiting")
+Starter = Annotated[Principal, Depends(require_scope(RUNS_START))]
+Reader = Annotated[Principal, Depends(require_scope(RUNS_READ))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="The same key (from the same user) always stands for the same run",
+    ),
+]
+
+
+async def _plan_of(body: RunCreate, session: AsyncSession, registry: Registry) -> tuple[Plan, int | None]:
+    if body.definition is not None:
+        try:
+            row = await find_version(session, *parse_reference(body.definition))
+        except (BadReference, DefinitionNotFound) as exc:
+            raise unprocessable(f"definition: {exc}") from None
+        return stored_plan(row), row.version
+    result = await compile_source(session, body.source or "", body.format, registry)
+    if result.plan is None:
+        raise refused(result.problems)
+    return result.plan, None
+
+
+def _in_input(problem: Problem) -> Problem:
+    """A problem of the run input, as a pointer into the request body."""
+    parts = [part for part in problem.where.split("/") if part]
+    return Problem(join_pointer("/input", *parts), problem.message)
+
+
+@router.post("", response_model=RunStarted, status_code=status.HTTP_201_CREATED, responses=PROBLEMS_RESPONSE)
+async def start(
+    body: RunCreate,
+    principal: Starter,
+    request: Request,
+    session: SessionDep,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    client: TemporalClient,
+    now: NowDep,
+    idempotency_key: IdempotencyKey = None,
+) -> RunStarted:
+    """Start a run owned by the caller; with an Idempotency-Key, a repeated start (even after
+    that run ended) answers the run the first one started."""
+    plan, version = await _plan_of(body, session, registry)
+    try:
+        prepared = await prepare_plan(session, plan)
+    except DefinitionNotFound as exc:
+        raise unprocessable(f"definition: a called definition is missing: {exc}") from None
+    try:
+        handle = await start_run(
+            client,
+            prepared,
+            body.input,
+            settings,
+            owner=principal.username,
+            version=version,
+            idempotency_key=idempotency_key,
+        )
+    except InvalidRunInput as exc:
+        problems = [_in_input(p) for p in exc.problems]
+        raise ProblemsError("the input does not match the definition's input schema", problems) from None
+    plan_hash = plan.content_hash()
+    await audit(
+        session,
+        request,
+        "run.start",
+        now,
+        actor_id=principal.user_id,
+        target=handle.id,
+        detail={
+            "definition": plan.name,
+            "version": version,
+            "plan_hash": plan_hash,
+            "idempotency_key": idempotency_key,
+        },
+    )
+    await session.commit()
+    return RunStarted(
+        id=handle.id, definition=plan.name, version=version, plan_hash=plan_hash, owner=principal.username
+    )
+
+
+@router.get("", response_model=RunPagePublic)
+async def runs(
+    principal: Reader,
+    client: TemporalClient,
+    state: Annotated[RunState | None, Query(alias="status")] = None,
+    definition: Annotated[str | None, Query(description="A definition's name")] = None,
+    awaiting: Annotated[
+        Literal["me"] | None,
+        Query(description="`me`: runs waiting for an answer you (or a group of yours) may give"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the page before")] = None,
+) -> RunPagePublic:
+    """Runs, newest first, a page at a time; a member sees only their own."""
+    where = RunFilter(
+        owner=owner_filter(principal),
+        state=state,
+        definition=definition,
+        awaiting=responder_of(principal) if awaiting == "me" else None,
+    )
+    try:
+        page = await list_runs(client, where, page_size=limit, page=cursor)
+    except BadPageToken as exc:
+        raise unprocessable(f"cursor: {exc}") from None
+    return RunPagePublic(items=[RunPublic.of(s) for s in page.items], next_cursor=page.next_page)
+
+
+@router.get("/{run_id}", response_model=RunDetailPublic)
+async def run(run_id: str, principal: Reader, client: TemporalClient) -> RunDetailPublic:
+    """A run: its state, pinned version and plan hash, progress while it runs, output or error."""
+    try:
+        detail = await get_run(client, run_id, owner=owner_filter(principal))
+    except RunNotFound:
+        raise not_found("run", run_id) from None
+    return RunDetailPublic.of_detail(detail)
+
+
+@router.post("/{run_id}/cancel", response_model=RunControlled, status_code=status.HTTP_202_ACCEPTED)
+async def cancel(
+    run_id: str,
+    principal: Starter,
+    request: Request,
+    session: SessionDep,
+    client: TemporalClient,
+    now: NowDep,
+) -> RunControlled:
+    """Ask a run to stop (its owner, an operator or an admin): its steps are cancelled and it
+    ends as cancelled."""
+    summary = await owned_run(client, run_id, principal)
+    try:
+        if summary.state not in OPEN_STATES:
+            raise RunEnded(summary.state)
+        await cancel_run(client, run_id)
+    except RunEnded:
+        raise conflict(
+            f"run {run_id} has ended already ({summary.state}); there is nothing to cancel"
+        ) from None
+    await audit(session, request, "run.cancel", now, actor_id=principal.user_id, target=run_id)
+    await session.commit()
+    return RunControlled(id=run_id, requested="cancel")
+
+
+@router.post("/{run_id}/terminate", response_model=RunControlled, status_code=status.HTTP_202_ACCEPTED)
+async def terminate(
+    run_id: str,
+    principal: StaffUser,
+    request: Request,
+    session: SessionDep,
+    client: TemporalClient,
+    now: NowDep,
+    body: TerminateBody | None = None,
+) -> RunControlled:
+    """End a run at once, without its clean-up (operators and admins)."""
+    summary = await owned_run(client, run_id, principal)
+    reason = (body or TerminateBody()).reason
+    try:
+        if summary.state not in OPEN_STATES:
+            raise RunEnded(summary.state)
+        await terminate_run(client, run_id, reason)
+    except RunEnded:
+        raise conflict(
+            f"run {run_id} has ended already ({summary.state}); there is nothing to terminate"
+        ) from None
+    await audit(
+        session,
+        request,
+        "run.terminate",
+        now,
+        actor_id=principal.user_id,
+        target=run_id,
+        detail={"reason": reason},
+    )
+    await session.commit()
+    return RunControlled(id=run_id, requested="terminate")

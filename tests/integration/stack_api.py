@@ -1,0 +1,50 @@
+"""The app of one test on a SQLite database of its own, pointed at the session's dev server
+with the test's task-queue prefix (the `stack` fixture's workers serve its runs)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest_asyncio
+
+from api.app import create_app
+from core.db.engine import create_engine, session_factory
+from core.db.migrate import upgrade
+from core.settings import Settings
+from tests.helpers import registry
+from tests.integration.api_client import TEST_SECRET, Api, MovableClock
+from tests.integration.databases import run_apart
+
+if TYPE_CHECKING:  # conftest imports this module for its fixture
+    from tests.integration.conftest import Stack
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def runs_api(stack: Stack, tmp_path: Path) -> AsyncIterator[Api]:
+    """The API over HTTP (ASGI transport), its runs on the `stack`'s dev server and workers."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'stepwise.db'}"
+    run_apart(upgrade(url))
+    host, _, port = stack.env.client.service_client.config.target_host.rpartition(":")
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=url,
+        secret_key=TEST_SECRET,
+        temporal_host=host,
+        temporal_port=int(port),
+        task_queue_prefix=stack.settings.task_queue_prefix,
+    )
+    clock = MovableClock()
+    app = create_app(settings, clock=clock, registry=registry())
+    engine = create_engine(url)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+        ):
+            yield Api(app, http, clock, settings, session_factory(engine))
+    finally:
+        await engine.dispose()
