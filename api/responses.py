@@ -26,6 +26,7 @@ DESCRIPTIONS = {
     404: "No such thing, or one the caller may not see.",
     409: "The change clashes with what exists.",
     413: "The request body is over the size limit.",
+    415: "The body's Content-Type is not one this takes.",
     422: "A value in the request is refused; the message names it.",
     429: "Too many attempts; `Retry-After` says when to try again.",
     502: "An outside service this needs (the OIDC provider) did not answer.",

@@ -89,6 +89,10 @@ async def upload(
     return Uploaded(await add_version(session, row), created=True)
 
 
+# Version numbers fit the database's 32-bit integer column (and no registry holds more).
+MAX_VERSION = 2**31 - 1
+
+
 def parse_reference(reference: str) -> tuple[str, int | None]:
     """`name` or `name@3` as (name, version); BadReference for anything else."""
     parsed = parse_call(reference)
@@ -96,6 +100,8 @@ def parse_reference(reference: str) -> tuple[str, int | None]:
         raise BadReference(
             f"'{reference}' is not a definition reference: write name or name@version, e.g. summarize@3"
         )
+    if parsed[1] is not None and not 1 <= parsed[1] <= MAX_VERSION:
+        raise BadReference(f"'{reference}': a version is a number from 1 to {MAX_VERSION}")
     return parsed
 
 

@@ -14,11 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from api.audit_log import audit
 from api.deps import NowDep, RegistryDep, SessionDep, require_scope
 from api.problems import PROBLEMS_RESPONSE, ProblemsError, conflict
+from api.responses import errors
 from api.schemas.definitions import DefinitionDetail, DefinitionPublic, DefinitionUploaded, ValidationPublic
 from core.auth.principal import Principal
 from core.auth.scopes import DEFINITIONS_WRITE, RUNS_READ
 from core.db.repos.definitions import latest_of_each, versions_of
 from core.definition_registry import (
+    MAX_VERSION,
     DefinitionFormat,
     DefinitionNotFound,
     DefinitionRejected,
@@ -81,6 +83,7 @@ def refused(problems: list[Problem]) -> ProblemsError:
     responses={
         200: {"model": DefinitionUploaded, "description": "Same plan as the latest version"},
         **PROBLEMS_RESPONSE,
+        **errors(403, 409, 415),
     },
     openapi_extra=SOURCE_BODY,
 )
@@ -121,7 +124,10 @@ async def create(
 
 
 @router.post(
-    "/validate", response_model=ValidationPublic, responses=PROBLEMS_RESPONSE, openapi_extra=SOURCE_BODY
+    "/validate",
+    response_model=ValidationPublic,
+    responses={**PROBLEMS_RESPONSE, **errors(403, 415)},
+    openapi_extra=SOURCE_BODY,
 )
 async def validate(
     _principal: Writer, request: Request, session: SessionDep, registry: RegistryDep
@@ -135,19 +141,19 @@ async def validate(
     return ValidationPublic(valid=True, name=result.plan.name, content_hash=result.plan.content_hash())
 
 
-@router.get("", response_model=list[DefinitionPublic])
+@router.get("", response_model=list[DefinitionPublic], responses=errors(403))
 async def definitions(_principal: Reader, session: SessionDep) -> list[DefinitionPublic]:
     """The latest version of every definition, by name."""
     return [DefinitionPublic.model_validate(row) for row in await latest_of_each(session)]
 
 
-@router.get("/{name}", response_model=DefinitionDetail)
+@router.get("/{name}", response_model=DefinitionDetail, responses=errors(403, 404))
 async def definition(
     name: str,
     _principal: Reader,
     session: SessionDep,
     version: Annotated[
-        int | None, Query(ge=1, description="A version number; the latest if left out")
+        int | None, Query(ge=1, le=MAX_VERSION, description="A version number; the latest if left out")
     ] = None,
 ) -> DefinitionDetail:
     """One version of a definition (the latest by default) with its source and compiled plan."""
@@ -158,7 +164,7 @@ async def definition(
     return DefinitionDetail.model_validate(row)
 
 
-@router.get("/{name}/versions", response_model=list[DefinitionPublic])
+@router.get("/{name}/versions", response_model=list[DefinitionPublic], responses=errors(403, 404))
 async def versions(name: str, _principal: Reader, session: SessionDep) -> list[DefinitionPublic]:
     """Every version of a definition, newest first."""
     rows = await versions_of(session, name)

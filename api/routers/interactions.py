@@ -12,6 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.audit_log import audit
 from api.deps import NowDep, SessionDep, TemporalClient, require_scope
 from api.problems import conflict, not_found, unprocessable
+from api.responses import errors
 from api.run_access import found_run, owned_run, owns, responder_of
 from api.schemas.interactions import InboxItemPublic, InboxPagePublic
 from core.auth.principal import Principal
@@ -34,7 +35,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.get("/inbox", response_model=InboxPagePublic)
+@router.get("/inbox", response_model=InboxPagePublic, responses=errors(403, 503))
 async def inbox(
     principal: Reader,
     client: TemporalClient,
@@ -71,7 +72,9 @@ async def _answerable(client: Client, run_id: str, principal: Principal) -> list
     return mine
 
 
-@router.get("/runs/{run_id}/interactions", response_model=list[InteractionRequest])
+@router.get(
+    "/runs/{run_id}/interactions", response_model=list[InteractionRequest], responses=errors(403, 404, 503)
+)
 async def run_interactions(
     run_id: str, principal: Reader, client: TemporalClient
 ) -> list[InteractionRequest]:
@@ -79,7 +82,11 @@ async def run_interactions(
     return await _answerable(client, run_id, principal)
 
 
-@router.post("/runs/{run_id}/interactions/{interaction_id}", response_model=RespondResult)
+@router.post(
+    "/runs/{run_id}/interactions/{interaction_id}",
+    response_model=RespondResult,
+    responses=errors(403, 404, 409, 503),
+)
 async def answer(
     run_id: str,
     interaction_id: str,
@@ -130,7 +137,9 @@ async def answer(
     return result
 
 
-@router.post("/runs/{run_id}/signals/{name}", response_model=EventReceipt)
+@router.post(
+    "/runs/{run_id}/signals/{name}", response_model=EventReceipt, responses=errors(403, 404, 409, 503)
+)
 async def signal(
     run_id: str,
     name: str,

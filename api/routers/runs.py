@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.audit_log import audit
 from api.deps import NowDep, RegistryDep, SessionDep, SettingsDep, StaffUser, TemporalClient, require_scope
 from api.problems import PROBLEMS_RESPONSE, ProblemsError, conflict, not_found, unprocessable
+from api.responses import errors
 from api.routers.definitions import refused
 from api.run_access import owned_run, owner_filter, responder_of
 from api.schemas.runs import (
@@ -72,7 +73,12 @@ def _in_input(problem: Problem) -> Problem:
     return Problem(join_pointer("/input", *parts), problem.message)
 
 
-@router.post("", response_model=RunStarted, status_code=status.HTTP_201_CREATED, responses=PROBLEMS_RESPONSE)
+@router.post(
+    "",
+    response_model=RunStarted,
+    status_code=status.HTTP_201_CREATED,
+    responses={**PROBLEMS_RESPONSE, **errors(403, 404, 409, 503)},
+)
 async def start(
     body: RunCreate,
     principal: Starter,
@@ -125,7 +131,7 @@ async def start(
     )
 
 
-@router.get("", response_model=RunPagePublic)
+@router.get("", response_model=RunPagePublic, responses=errors(403, 503))
 async def runs(
     principal: Reader,
     client: TemporalClient,
@@ -152,7 +158,7 @@ async def runs(
     return RunPagePublic(items=[RunPublic.of(s) for s in page.items], next_cursor=page.next_page)
 
 
-@router.get("/{run_id}", response_model=RunDetailPublic)
+@router.get("/{run_id}", response_model=RunDetailPublic, responses=errors(403, 404, 503))
 async def run(run_id: str, principal: Reader, client: TemporalClient) -> RunDetailPublic:
     """A run: its state, pinned version and plan hash, progress while it runs, output or error."""
     try:
@@ -162,7 +168,12 @@ async def run(run_id: str, principal: Reader, client: TemporalClient) -> RunDeta
     return RunDetailPublic.of_detail(detail)
 
 
-@router.post("/{run_id}/cancel", response_model=RunControlled, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/{run_id}/cancel",
+    response_model=RunControlled,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(403, 404, 409, 503),
+)
 async def cancel(
     run_id: str,
     principal: Starter,
@@ -187,7 +198,12 @@ async def cancel(
     return RunControlled(id=run_id, requested="cancel")
 
 
-@router.post("/{run_id}/terminate", response_model=RunControlled, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/{run_id}/terminate",
+    response_model=RunControlled,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(403, 404, 409, 503),
+)
 async def terminate(
     run_id: str,
     principal: StaffUser,
