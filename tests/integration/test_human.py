@@ -7,6 +7,7 @@ import uuid
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 
 from core.interactions import AnswerRefused, inbox, inbox_page, respond, send_event
 from core.runs import Prepared, start_run
@@ -366,3 +367,24 @@ async def test_an_answer_shows_its_changes_in_one_upsert(stack: Stack) -> None:
     description = await handle.describe()
     assert description.typed_search_attributes.get(AWAITING) is None
     assert description.typed_search_attributes.get(STATUS) == "completed"
+
+
+async def test_the_same_key_after_the_run_ended_gets_the_first_reply(stack: Stack) -> None:
+    """The answer that ends a run, sent again with its idempotency key once the run is over
+    (a client retrying after a lost reply), gets the reply recorded in the run's history."""
+    plan = plan_of(
+        """
+        output: "{{ steps.last.value }}"
+        steps:
+          - {id: last, module: user.text_input, inputs: {prompt: 'Last one?'}}
+        """
+    )
+    handle = await start_run(stack.env.client, Prepared(plan), {}, stack.settings)
+    (request,) = await open_interactions(handle)
+    key = f"key-{uuid.uuid4().hex}"
+    first = await respond(stack.env.client, handle.id, request.id, {"value": "done"}, ADA, key)
+    assert (await handle.result()).output == "done"
+    again = await respond(stack.env.client, handle.id, request.id, {"value": "done"}, ADA, key)
+    assert again == first
+    with pytest.raises(RPCError):
+        await respond(stack.env.client, handle.id, request.id, {"value": "done"}, ADA, "another-key")

@@ -1,0 +1,203 @@
+"""What the API adds: a run started and an answer given through HTTP, beside the same call made
+directly with the Temporal SDK, on one dev server.
+
+    .venv/bin/python -m bench.api [--rounds 5] [--samples 40]
+
+The API is a real `stepwise api` process (uvicorn, SQLite database, rate limits off) on
+127.0.0.1; the workers and the timed client are this process. Each figure alternates the two
+paths call by call (A B A B ...), `--rounds` times `--samples` calls each, so machine noise hits
+both alike; the table shows p50/p99 of each path and what the API adds.
+  (a) POST /api/v1/runs {definition: name, input} against start_run(...) with the same plan;
+  (b) POST /api/v1/runs/{id}/interactions/{iid} against core.interactions.respond(...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+
+from bench.overhead import p
+from core.accounts import create_first_user
+from core.db.migrate import upgrade
+from core.devserver import free_port
+from core.environments import ephemeral_dev_server
+from core.interactions import respond
+from core.runs import Prepared, start_run
+from core.settings import Settings
+from workers.worker import QUEUES, running_workers
+from workflows.compiler import compile_text
+from workflows.engine.human import Responder
+from workflows.engine.models import INTERACTIONS_QUERY
+from workflows.modules import builtin_registry
+
+PASSWORD = "bench password 1234"
+START = """
+stepwise: 1
+name: bench-start
+output: "{{ steps.double.n }}"
+steps:
+  - {id: double, module: transform.extract, inputs: {n: "{{ input.n * 2 }}"}}
+"""
+ANSWER = """
+stepwise: 1
+name: bench-answer
+output: "{{ steps.ask.value }}"
+steps:
+  - {id: ask, module: user.text_input, inputs: {prompt: "Value?"}}
+"""
+
+
+@contextlib.asynccontextmanager
+async def api_process(client: Client, settings: Settings, data_dir: Path) -> AsyncIterator[str]:
+    """`stepwise api` against the dev server, on a migrated SQLite file with an admin; yields
+    its base URL."""
+    url = f"sqlite+aiosqlite:///{data_dir / 'stepwise.db'}"
+    await upgrade(url)
+    await create_first_user(url, "admin", PASSWORD, "admin", None, [])
+    host, port = client.service_client.config.target_host.rsplit(":", 1)
+    api_port = free_port()
+    env = {
+        **os.environ,
+        "STEPWISE_DATA_DIR": str(data_dir),
+        "STEPWISE_DATABASE_URL": url,
+        "STEPWISE_TEMPORAL_HOST": host,
+        "STEPWISE_TEMPORAL_PORT": port,
+        "STEPWISE_TASK_QUEUE_PREFIX": settings.task_queue_prefix,
+        "STEPWISE_API_PORT": str(api_port),
+        "STEPWISE_RATE_LIMIT_LOGIN_PER_MINUTE": "0",
+        "STEPWISE_RATE_LIMIT_AUTH_PER_MINUTE": "0",
+    }
+    script = Path(sys.executable).parent / "stepwise"
+    process = await asyncio.create_subprocess_exec(str(script), "api", env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{api_port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as probe:
+            for _ in range(300):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await probe.get("/api/v1/health")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("stepwise api did not come up")
+        yield base
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 15)
+
+
+async def alternate(
+    direct: Callable[[int], Awaitable[Any]],
+    through_api: Callable[[int], Awaitable[Any]],
+    rounds: int,
+    samples: int,
+) -> tuple[list[float], list[float]]:
+    """Milliseconds per call of each path, called in turn."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    index = 0
+    for _ in range(rounds):
+        for _ in range(samples):
+            for call, times in ((direct, theirs), (through_api, ours)):
+                started = time.perf_counter()
+                await call(index)
+                times.append((time.perf_counter() - started) * 1000)
+                index += 1
+    return theirs, ours
+
+
+async def open_interactions(client: Client, run_ids: list[str]) -> None:
+    for run_id in run_ids:
+        handle = client.get_workflow_handle(run_id)
+        for _ in range(1000):
+            if await handle.query(INTERACTIONS_QUERY, result_type=list[dict[str, Any]]):
+                break
+            await asyncio.sleep(0.01)
+
+
+async def main(rounds: int, samples: int) -> None:
+    registry = builtin_registry()
+    settings = Settings(task_queue_prefix=f"bench-{uuid.uuid4().hex[:6]}-")
+    rows: list[tuple[str, float, float]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        async with (
+            await ephemeral_dev_server() as env,
+            running_workers(env.client, list(QUEUES), settings, registry),
+            api_process(env.client, settings, Path(folder)) as base,
+            httpx.AsyncClient(base_url=base, timeout=30) as http,
+        ):
+            client = env.client
+            login = await http.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+            http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+            for text in (START, ANSWER):
+                uploaded = await http.post(
+                    "/api/v1/definitions", content=text, headers={"content-type": "application/yaml"}
+                )
+                assert uploaded.status_code in (200, 201), uploaded.text
+            start_plan = compile_text(START, "start.yaml", registry).unwrap()
+            answer_plan = compile_text(ANSWER, "answer.yaml", registry).unwrap()
+
+            async def start_direct(n: int) -> None:
+                await start_run(client, Prepared(start_plan), {"n": n}, settings, owner="admin", version=1)
+
+            async def start_api(n: int) -> None:
+                answer = await http.post(
+                    "/api/v1/runs", json={"definition": "bench-start", "input": {"n": n}}
+                )
+                assert answer.status_code == 201, answer.text
+
+            await alternate(start_direct, start_api, 1, 5)  # warm both paths
+            direct, through = await alternate(start_direct, start_api, rounds, samples)
+            for q in (50, 99):
+                rows.append((f"(a) start a run, p{q} ms ({len(direct)} each)", p(direct, q), p(through, q)))
+
+            total = rounds * samples + 5
+            waiting = [
+                (await start_run(client, Prepared(answer_plan), {}, settings, owner="admin")).id
+                for _ in range(2 * total)
+            ]
+            await open_interactions(client, waiting)
+            admin = Responder(user="admin")
+            unanswered = iter(waiting)  # each call answers a run of its own
+
+            async def answer_direct(n: int) -> None:
+                await respond(client, next(unanswered), "ask-1", {"value": str(n)}, admin)
+
+            async def answer_api(n: int) -> None:
+                run_id = next(unanswered)
+                answer = await http.post(f"/api/v1/runs/{run_id}/interactions/ask-1", json={"value": str(n)})
+                assert answer.status_code == 200, answer.text
+
+            await alternate(answer_direct, answer_api, 1, 5)
+            direct, through = await alternate(answer_direct, answer_api, rounds, samples)
+            for q in (50, 99):
+                rows.append(
+                    (f"(b) answer a human step, p{q} ms ({len(direct)} each)", p(direct, q), p(through, q))
+                )
+    width = max(len(r[0]) for r in rows)
+    print(f"{'figure':<{width}}  {'SDK':>8}  {'API':>8}  {'added':>8}")
+    for name, sdk, api in rows:
+        print(f"{name:<{width}}  {sdk:>8.2f}  {api:>8.2f}  {api - sdk:>8.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=40, help="calls per path per round")
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.samples))
+    # Leave without interpreter teardown: the SDK's threads can abort it (see cli.main.entry).
+    sys.stdout.flush()
+    os._exit(0)
