@@ -100,7 +100,8 @@ def sign_in_with_key(http: httpx.Client, url: str, key: str) -> tuple[StoredLogi
 
 
 class Remote:
-    """Calls on behalf of a stored login; a refreshed token pair is handed to `store`."""
+    """Calls on behalf of a stored login. A call refused for an expired access token is sent
+    again once after a refresh; the new token pair is handed to `store`."""
 
     def __init__(
         self,
@@ -113,7 +114,6 @@ class Remote:
         self._store = store
         self._http = open_http(login.url, transport)
         self._sleep = sleep
-        self._refreshed = False
 
     def _headers(self) -> dict[str, str]:
         if self.login.api_key is not None:
@@ -125,7 +125,7 @@ class Remote:
         headers = {**self._headers(), **({"Idempotency-Key": key} if key else {})}
         response = _send(self._http, method, path, headers=headers, **kwargs)
         # A 401 means the call did nothing, so after one refresh it may be sent again.
-        if response.status_code == httpx.codes.UNAUTHORIZED and self._may_refresh():
+        if response.status_code == httpx.codes.UNAUTHORIZED and self.login.refresh_token is not None:
             self._refresh()
             headers = {**headers, **self._headers()}
             response = _send(self._http, method, path, headers=headers, **kwargs)
@@ -133,11 +133,7 @@ class Remote:
             raise RemoteError(f"{explain(response)}; {SIGN_IN_AGAIN}")
         return _body(response)
 
-    def _may_refresh(self) -> bool:
-        return self.login.refresh_token is not None and not self._refreshed
-
     def _refresh(self) -> None:
-        self._refreshed = True
         response = _send(
             self._http, "POST", "/auth/refresh", json={"refresh_token": self.login.refresh_token}
         )

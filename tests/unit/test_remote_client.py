@@ -180,3 +180,29 @@ def test_addresses_are_taken_with_or_without_the_api_prefix(given: str, expected
 def test_a_bad_address_is_refused_with_an_example(given: str) -> None:
     with pytest.raises(RemoteError, match=re.escape("give one like http://127.0.0.1:8000")):
         base_url(given)
+
+
+def test_a_long_wait_refreshes_each_time_the_token_expires() -> None:
+    tokens = iter(["t1", "t2"])
+    states = iter(["running", "completed"])
+    valid = {"current": "t0"}
+
+    def run(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] != f"Bearer {valid['current']}":
+            return httpx.Response(401, json={"detail": "the access token has expired"})
+        valid["current"] = "expired"  # every token works for one call here
+        return httpx.Response(200, json={"state": next(states)})
+
+    def refresh(request: httpx.Request) -> httpx.Response:
+        valid["current"] = next(tokens)
+        return pair(valid["current"], f"r-{valid['current']}")
+
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", "/api/v1/runs/r-1"): run,
+        ("POST", "/api/v1/auth/refresh"): refresh,
+    }
+    stored: list[StoredLogin] = []
+    login = StoredLogin(url=URL, access_token="stale", refresh_token="r0")
+    remote = Remote(login, stored.append, transport(routes, []), sleep=lambda _: None)
+    assert remote.wait_for("r-1")["state"] == "completed"
+    assert [s.refresh_token for s in stored] == ["r-t1", "r-t2"]
