@@ -9,7 +9,7 @@ import sys
 import click
 
 from cli.remote_mode import remote_errors, remote_session
-from core.remote import DEFAULT_URL, RemoteError, base_url, open_http, sign_in, sign_in_with_key
+from core.remote import DEFAULT_URL, Remote, RemoteError, base_url, open_http, sign_in, sign_in_with_key
 from core.stored_login import load_login, login_path, remove_login, save_login
 
 
@@ -57,11 +57,10 @@ def logout() -> None:
     if stored is None:
         click.echo(f"no login is stored ({path}); nothing to do", err=True)
         return
-    remote = remote_session(None)
-    assert remote is not None
     failure: str | None = None
     revoked = True
     if stored.refresh_token is not None:
+        remote = Remote(stored, lambda _: None)  # logging out stores no new tokens
         try:
             revoked = remote.logout()
         except RemoteError as exc:
