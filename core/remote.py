@@ -1,5 +1,6 @@
 """A client of a remote Stepwise API for the command line: signing in (with the 2FA step),
-refreshing an expired access token once, and the calls of `run`, `inbox`, `respond`, `signal`."""
+refreshing an expired access token (once per call), and the calls of `run`, `inbox`,
+`respond` and `signal`."""
 
 from __future__ import annotations
 
@@ -85,11 +86,13 @@ def sign_in(
 ) -> StoredLogin:
     """Sign in with a password; `ask_code` gives the second factor when the account has 2FA."""
     answer = _body(_send(http, "POST", "/auth/login", json={"username": username, "password": password}))
-    if answer.get("two_factor_required"):
+    if isinstance(answer, dict) and answer.get("two_factor_required"):
         code = ask_code().strip()
         answer = _body(
             _send(http, "POST", "/auth/2fa/verify", json={"challenge": answer["challenge"], "code": code})
         )
+    if not isinstance(answer, dict) or not {"access_token", "refresh_token"} <= answer.keys():
+        raise RemoteError(f"{url} did not answer the sign-in as a Stepwise API does; check --url")
     return StoredLogin(url=url, access_token=answer["access_token"], refresh_token=answer["refresh_token"])
 
 

@@ -206,3 +206,12 @@ def test_a_long_wait_refreshes_each_time_the_token_expires() -> None:
     remote = Remote(login, stored.append, transport(routes, []), sleep=lambda _: None)
     assert remote.wait_for("r-1")["state"] == "completed"
     assert [s.refresh_token for s in stored] == ["r-t1", "r-t2"]
+
+
+def test_an_address_that_is_not_a_stepwise_api_is_named() -> None:
+    routes: dict[tuple[str, str], Handler] = {
+        ("POST", "/api/v1/auth/login"): lambda r: httpx.Response(200, text="<html>hello</html>"),
+    }
+    with open_http(URL, transport(routes, [])) as http, pytest.raises(RemoteError) as info:
+        sign_in(http, URL, "ada", "pw", lambda: "")
+    assert "without JSON; is it a Stepwise API?" in str(info.value)
