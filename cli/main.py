@@ -16,6 +16,7 @@ import uvicorn
 from api.app import create_app
 from cli.account_commands import db_group, user_group
 from cli.human_commands import inbox_command, respond_command, signal_command
+from cli.login_commands import login, logout, whoami
 from cli.run_commands import run, status, worker
 from cli.settings import command_settings
 from cli.stack import run_stack
@@ -179,6 +180,9 @@ main.add_command(status)
 main.add_command(inbox_command)
 main.add_command(respond_command)
 main.add_command(signal_command)
+main.add_command(login)
+main.add_command(logout)
+main.add_command(whoami)
 main.add_command(db_group)
 main.add_command(user_group)
 

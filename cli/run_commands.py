@@ -11,6 +11,8 @@ from typing import Any
 import click
 from temporalio.client import WorkflowFailureError
 
+from cli.remote_commands import run_through_api
+from cli.remote_mode import api_option, refuse_in_remote_mode, remote_session
 from core.plugins import load_registry
 from core.runs import DefinitionFileError, InvalidRunInput, check_input, prepare, start_run
 from core.settings import Settings
@@ -32,7 +34,7 @@ def _print_output(value: Any) -> None:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--input", "input_json", default="{}", help="The run input as JSON.")
 @click.option("--wait", is_flag=True, help="Wait for the run and print its output as JSON.")
 @click.option("--local", is_flag=True, help="Run on a throwaway dev server and workers, then stop them.")
@@ -42,13 +44,41 @@ def _print_output(value: Any) -> None:
     help="Folder of definitions to `call`.",
 )
 @click.option("--owner", default=None, help="Who owns the run (StepwiseOwner).")
+@click.option(
+    "--definition", "stored", default=None, help="Through the API: run the stored definition NAME or NAME@N."
+)
+@api_option
 def run(
-    file: Path, input_json: str, wait: bool, local: bool, definitions: Path | None, owner: str | None
+    file: Path | None,
+    input_json: str,
+    wait: bool,
+    local: bool,
+    definitions: Path | None,
+    owner: str | None,
+    stored: str | None,
+    api_url: str | None,
 ) -> None:
-    """Start a run of FILE; with --wait or --local, print its output as JSON."""
+    """Start a run of FILE (or, through the API, of a stored --definition); with --wait or
+    --local, print its output as JSON."""
+    run_input = _json_argument(input_json)
+    remote = None if local else remote_session(api_url)
+    if remote is not None:
+        refuse_in_remote_mode(remote, owner=owner)
+        if definitions is not None:
+            raise click.UsageError(
+                "--definitions is not taken through the API: `call` steps name definitions stored "
+                "there (upload them with POST /api/v1/definitions), or run it here with --local"
+            )
+        run_through_api(remote, file, stored, run_input, wait)
+        return
+    if stored is not None:
+        raise click.UsageError(
+            "--definition runs a definition stored in a Stepwise API: sign in with `stepwise login` first"
+        )
+    if file is None:
+        raise click.UsageError("give the definition FILE to run")
     settings = Settings()
     loaded = load_registry()
-    run_input = _json_argument(input_json)
     try:
         prepared = prepare(file, loaded.registry, definitions)
         check_input(prepared.plan, run_input)

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 SERVERS = ("dev", "time-skipping")
+
+
+@pytest.fixture(autouse=True)
+def _no_stored_login(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Commands run by tests go straight to Temporal, whatever login the person running them has
+    stored; tests of remote mode point STEPWISE_CREDENTIALS_FILE at their own file."""
+    monkeypatch.setenv("STEPWISE_CREDENTIALS_FILE", str(tmp_path / "no-login" / "credentials.json"))
+    monkeypatch.delenv("STEPWISE_API_URL", raising=False)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,0 +1,217 @@
+"""The API client of the command line against a scripted API: the 2FA step, one refresh of an
+expired token, and the API's reasons shown as they are."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from core.remote import Remote, RemoteError, base_url, open_http, sign_in
+from core.stored_login import StoredLogin
+
+URL = "http://api.test"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def transport(routes: dict[tuple[str, str], Handler], seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return routes[(request.method, request.url.path)](request)
+
+    return httpx.MockTransport(handle)
+
+
+def pair(access: str, refresh: str) -> httpx.Response:
+    return httpx.Response(
+        200, json={"access_token": access, "refresh_token": refresh, "token_type": "bearer", "expires_in": 1}
+    )
+
+
+def test_a_two_factor_account_is_asked_for_its_code() -> None:
+    seen: list[httpx.Request] = []
+    routes: dict[tuple[str, str], Handler] = {
+        ("POST", "/api/v1/auth/login"): lambda r: httpx.Response(
+            200, json={"two_factor_required": True, "challenge": "ch-1"}
+        ),
+        ("POST", "/api/v1/auth/2fa/verify"): lambda r: pair("a2", "r2"),
+    }
+    with open_http(URL, transport(routes, seen)) as http:
+        login = sign_in(http, URL, "ada", "pw", lambda: " 123456\n")
+    assert login == StoredLogin(url=URL, access_token="a2", refresh_token="r2")
+    assert json.loads(seen[1].content) == {"challenge": "ch-1", "code": "123456"}
+
+
+def test_a_wrong_password_gives_the_apis_message() -> None:
+    routes: dict[tuple[str, str], Handler] = {
+        ("POST", "/api/v1/auth/login"): lambda r: httpx.Response(
+            401, json={"detail": "wrong username or password"}
+        )
+    }
+    with open_http(URL, transport(routes, [])) as http, pytest.raises(RemoteError) as info:
+        sign_in(http, URL, "ada", "nope", lambda: pytest.fail("no 2FA step"))
+    assert str(info.value) == "wrong username or password"
+
+
+def test_an_expired_token_is_refreshed_once_and_the_new_pair_stored() -> None:
+    seen: list[httpx.Request] = []
+    stored: list[StoredLogin] = []
+
+    def me(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] == "Bearer fresh":
+            return httpx.Response(200, json={"username": "ada"})
+        return httpx.Response(401, json={"detail": "the access token has expired"})
+
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", "/api/v1/users/me"): me,
+        ("POST", "/api/v1/auth/refresh"): lambda r: pair("fresh", "r2"),
+    }
+    remote = Remote(
+        StoredLogin(url=URL, access_token="old", refresh_token="r1"), stored.append, transport(routes, seen)
+    )
+    assert remote.call("GET", "/users/me") == {"username": "ada"}
+    assert stored == [StoredLogin(url=URL, access_token="fresh", refresh_token="r2")]
+    assert json.loads(seen[1].content) == {"refresh_token": "r1"}
+
+
+def test_a_refused_refresh_says_to_sign_in_again() -> None:
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", "/api/v1/users/me"): lambda r: httpx.Response(401, json={"detail": "expired"}),
+        ("POST", "/api/v1/auth/refresh"): lambda r: httpx.Response(
+            401, json={"detail": "the refresh token has expired; sign in again"}
+        ),
+    }
+    stored: list[StoredLogin] = []
+    remote = Remote(
+        StoredLogin(url=URL, access_token="a", refresh_token="r"), stored.append, transport(routes, [])
+    )
+    with pytest.raises(RemoteError) as info:
+        remote.call("GET", "/users/me")
+    assert str(info.value) == (
+        f"the session at {URL} has ended (the refresh token has expired); sign in again with `stepwise login`"
+    )
+    assert stored == []
+
+
+def test_a_token_refused_right_after_a_refresh_is_not_refreshed_again() -> None:
+    seen: list[httpx.Request] = []
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", "/api/v1/users/me"): lambda r: httpx.Response(
+            401, json={"detail": "this account is disabled"}
+        ),
+        ("POST", "/api/v1/auth/refresh"): lambda r: pair("a2", "r2"),
+    }
+    remote = Remote(
+        StoredLogin(url=URL, access_token="a", refresh_token="r"), lambda _: None, transport(routes, seen)
+    )
+    with pytest.raises(RemoteError, match="this account is disabled; sign in again with `stepwise login`"):
+        remote.call("GET", "/users/me")
+    assert [r.url.path for r in seen].count("/api/v1/auth/refresh") == 1
+
+
+def test_refused_input_lists_every_problem_with_its_pointer() -> None:
+    body = {
+        "detail": "the input does not match the definition's input schema",
+        "problems": [{"pointer": "/input/n", "message": "'many' is not of type 'integer'", "line": None}],
+    }
+    routes: dict[tuple[str, str], Handler] = {
+        ("POST", "/api/v1/runs"): lambda r: httpx.Response(422, json=body)
+    }
+    remote = Remote(StoredLogin(url=URL, api_key="sw_k"), lambda _: None, transport(routes, []))
+    with pytest.raises(RemoteError) as info:
+        remote.start_run({"definition": "double", "input": {"n": "many"}})
+    assert str(info.value).splitlines() == [
+        "the input does not match the definition's input schema",
+        "/input/n: 'many' is not of type 'integer'",
+    ]
+
+
+def test_an_api_key_is_sent_as_such_and_never_refreshed() -> None:
+    seen: list[httpx.Request] = []
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", "/api/v1/users/me"): lambda r: httpx.Response(
+            401, json={"detail": "the API key sw_k was revoked"}
+        )
+    }
+    remote = Remote(StoredLogin(url=URL, api_key="sw_k_secret"), lambda _: None, transport(routes, seen))
+    with pytest.raises(RemoteError, match="the API key sw_k was revoked"):
+        remote.call("GET", "/users/me")
+    assert [r.headers["x-api-key"] for r in seen] == ["sw_k_secret"]
+
+
+def test_a_run_is_polled_until_it_ends() -> None:
+    states = iter(["running", "waiting", "completed"])
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", "/api/v1/runs/r-1"): lambda r: httpx.Response(200, json={"state": next(states), "output": 3})
+    }
+    naps: list[float] = []
+    remote = Remote(
+        StoredLogin(url=URL, api_key="k"), lambda _: None, transport(routes, []), sleep=naps.append
+    )
+    assert remote.wait_for("r-1")["state"] == "completed"
+    assert len(naps) == 2
+
+
+def test_an_unreachable_api_is_named() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    remote = Remote(StoredLogin(url=URL, api_key="k"), lambda _: None, httpx.MockTransport(refuse))
+    with pytest.raises(RemoteError, match=f"cannot reach the Stepwise API at {URL} .*`stepwise dev`"):
+        remote.call("GET", "/users/me")
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("http://127.0.0.1:8000/api/v1/", "http://127.0.0.1:8000"),
+        (" https://stepwise.example.org/ ", "https://stepwise.example.org"),
+    ],
+)
+def test_addresses_are_taken_with_or_without_the_api_prefix(given: str, expected: str) -> None:
+    assert base_url(given) == expected
+
+
+@pytest.mark.parametrize("given", ["127.0.0.1:8000", "ftp://x", "http://"])
+def test_a_bad_address_is_refused_with_an_example(given: str) -> None:
+    with pytest.raises(RemoteError, match=re.escape("give one like http://127.0.0.1:8000")):
+        base_url(given)
+
+
+def test_a_long_wait_refreshes_each_time_the_token_expires() -> None:
+    tokens = iter(["t1", "t2"])
+    states = iter(["running", "completed"])
+    valid = {"current": "t0"}
+
+    def run(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] != f"Bearer {valid['current']}":
+            return httpx.Response(401, json={"detail": "the access token has expired"})
+        valid["current"] = "expired"  # every token works for one call here
+        return httpx.Response(200, json={"state": next(states)})
+
+    def refresh(request: httpx.Request) -> httpx.Response:
+        valid["current"] = next(tokens)
+        return pair(valid["current"], f"r-{valid['current']}")
+
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", "/api/v1/runs/r-1"): run,
+        ("POST", "/api/v1/auth/refresh"): refresh,
+    }
+    stored: list[StoredLogin] = []
+    login = StoredLogin(url=URL, access_token="stale", refresh_token="r0")
+    remote = Remote(login, stored.append, transport(routes, []), sleep=lambda _: None)
+    assert remote.wait_for("r-1")["state"] == "completed"
+    assert [s.refresh_token for s in stored] == ["r-t1", "r-t2"]
+
+
+def test_an_address_that_is_not_a_stepwise_api_is_named() -> None:
+    routes: dict[tuple[str, str], Handler] = {
+        ("POST", "/api/v1/auth/login"): lambda r: httpx.Response(200, text="<html>hello</html>"),
+    }
+    with open_http(URL, transport(routes, [])) as http, pytest.raises(RemoteError) as info:
+        sign_in(http, URL, "ada", "pw", lambda: "")
+    assert "without JSON; is it a Stepwise API?" in str(info.value)
