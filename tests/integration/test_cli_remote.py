@@ -83,13 +83,16 @@ def eventually(check: Callable[[], None], timeout_s: float = 60.0) -> None:
 
 
 def _key(api: str) -> str:
-    pair = httpx.post(f"{api}/auth/login", json={"username": "root", "password": PASSWORD}, timeout=30)
-    created = httpx.post(
-        f"{api}/api-keys",
-        json={"name": "test", "scopes": ["runs:read", "definitions:write"]},
-        headers={"Authorization": f"Bearer {pair.json()['access_token']}"},
-        timeout=30,
-    )
+    for _ in range(5):  # a 1-second token can expire between the two calls on a busy machine
+        pair = httpx.post(f"{api}/auth/login", json={"username": "root", "password": PASSWORD}, timeout=30)
+        created = httpx.post(
+            f"{api}/api-keys",
+            json={"name": "test", "scopes": ["runs:read", "definitions:write"]},
+            headers={"Authorization": f"Bearer {pair.json()['access_token']}"},
+            timeout=30,
+        )
+        if created.status_code != 401:
+            break
     assert created.status_code == 201, created.text
     key: str = created.json()["key"]
     return key
@@ -106,6 +109,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         "STEPWISE_TEMPORAL_UI_PORT": str(free_port()),
         "STEPWISE_API_PORT": str(free_port()),
         "STEPWISE_ACCESS_TOKEN_TTL_S": "1",
+        # With 1-second tokens the CLI refreshes on almost every call: the sign-in rate limits
+        # (tested on their own) would refuse those refreshes on a slow machine.
+        "STEPWISE_RATE_LIMIT_LOGIN_PER_MINUTE": "0",
+        "STEPWISE_RATE_LIMIT_AUTH_PER_MINUTE": "0",
         "STEPWISE_CREDENTIALS_FILE": str(data / "nobody" / "credentials.json"),
     }
     with (data / "dev.log").open("w") as log:
