@@ -103,11 +103,14 @@ async def answer(
     """Answer an interaction; the run's validator refuses a bad answer (422 with its reason)
     and nothing is recorded."""
     responder = responder_of(principal)
-    summary = await found_run(client, run_id)
-    hidden = not owns(principal, summary) and not any(
-        item.id == interaction_id and may_answer(item, responder)
-        for item in await interactions(client, run_id)
-    )
+    # Staff see every run: the Update goes straight out (no look-up first), and the run's own
+    # validator still checks the answer and who gives it.
+    hidden = not principal.sees_all and not owns(principal, await found_run(client, run_id))
+    if hidden:
+        hidden = not any(
+            item.id == interaction_id and may_answer(item, responder)
+            for item in await interactions(client, run_id)
+        )
     # Someone who sees neither the run nor the interaction gets 404; a repeated answer of theirs
     # (same Idempotency-Key, the interaction closed since) still gets its first reply.
     if hidden and idempotency_key is None:
@@ -123,6 +126,7 @@ async def answer(
             raise
         if hidden:
             raise not_found("interaction", f"{interaction_id} in run {run_id}") from None
+        await found_run(client, run_id)  # 404 when there is no such run at all
         raise conflict(f"run {run_id} has ended; its interactions can no longer be answered") from None
     await audit(
         session,

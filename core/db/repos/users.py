@@ -6,14 +6,16 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from core.db.errors import AlreadyExists
 from core.db.models import Group, User
 
 
 async def get_user(session: AsyncSession, user_id: str) -> User | None:
-    """The user with this id, or None."""
-    return await session.get(User, user_id)
+    """The user with this id (and its groups, in the same query), or None."""
+    query = select(User).options(joinedload(User.groups)).where(User.id == user_id)
+    return (await session.scalars(query)).unique().one_or_none()
 
 
 async def get_by_username(session: AsyncSession, username: str) -> User | None:
