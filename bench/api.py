@@ -131,6 +131,7 @@ async def main(rounds: int, samples: int) -> None:
     registry = builtin_registry()
     settings = Settings(task_queue_prefix=f"bench-{uuid.uuid4().hex[:6]}-")
     rows: list[tuple[str, float, float]] = []
+    floors: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory() as folder:
         async with (
             await ephemeral_dev_server() as env,
@@ -157,6 +158,15 @@ async def main(rounds: int, samples: int) -> None:
                     "/api/v1/runs", json={"definition": "bench-start", "input": {"n": n}}
                 )
                 assert answer.status_code == 201, answer.text
+
+            # What any request costs: HTTP and the middleware alone, then with a signed-in caller.
+            for label, path in (("no caller, no database", "/auth/oidc"), ("signed in", "/users/me")):
+                floor: list[float] = []
+                for _ in range(rounds * samples):
+                    started = time.perf_counter()
+                    assert (await http.get(f"/api/v1{path}")).status_code == 200
+                    floor.append((time.perf_counter() - started) * 1000)
+                floors.append((f"GET {path} ({label}), p50 ms", p(floor, 50)))
 
             await alternate(start_direct, start_api, 1, 5)  # warm both paths
             direct, through = await alternate(start_direct, start_api, rounds, samples)
@@ -190,6 +200,8 @@ async def main(rounds: int, samples: int) -> None:
     print(f"{'figure':<{width}}  {'SDK':>8}  {'API':>8}  {'added':>8}")
     for name, sdk, api in rows:
         print(f"{name:<{width}}  {sdk:>8.2f}  {api:>8.2f}  {api - sdk:>8.2f}")
+    for name, value in floors:
+        print(f"{name:<{width}}  {'':>8}  {value:>8.2f}")
 
 
 if __name__ == "__main__":
