@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -16,7 +16,7 @@ from api.oidc_provider import OidcProvider
 from api.security import authenticate, unauthorized
 from api.temporal import TemporalConnection, reachable_client
 from core.auth.principal import Principal
-from core.auth.scopes import ADMIN
+from core.auth.scopes import ADMIN, DEFINITIONS_WRITE, INTERACTIONS_RESPOND, RUNS_READ, RUNS_START
 from core.clock import Clock
 from core.settings import Settings
 from workflows.modules import Registry
@@ -150,3 +150,14 @@ async def _signed_in(principal: CurrentUser) -> Principal:
 AdminUser = Annotated[Principal, Depends(require_scope(ADMIN))]
 StaffUser = Annotated[Principal, Depends(require_role("admin", "operator"))]
 SignedInUser = Annotated[Principal, Depends(_signed_in)]
+
+
+def idempotency_key_header(meaning: str) -> Any:
+    """An optional `Idempotency-Key` header; `meaning` says what the same key twice stands for."""
+    return Header(alias="Idempotency-Key", min_length=1, max_length=200, description=meaning)
+
+
+RunsReader = Annotated[Principal, Depends(require_scope(RUNS_READ))]
+RunsStarter = Annotated[Principal, Depends(require_scope(RUNS_START))]
+Respondent = Annotated[Principal, Depends(require_scope(INTERACTIONS_RESPOND))]
+DefinitionsWriter = Annotated[Principal, Depends(require_scope(DEFINITIONS_WRITE))]

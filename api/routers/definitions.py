@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from api.audit_log import audit
-from api.deps import NowDep, RegistryDep, SessionDep, require_scope
+from api.deps import DefinitionsWriter, NowDep, RegistryDep, RunsReader, SessionDep
 from api.problems import PROBLEMS_RESPONSE, ProblemsError, conflict
 from api.responses import errors
 from api.schemas.definitions import DefinitionDetail, DefinitionPublic, DefinitionUploaded, ValidationPublic
-from core.auth.principal import Principal
-from core.auth.scopes import DEFINITIONS_WRITE, RUNS_READ
 from core.db.repos.definitions import latest_of_each, versions_of
 from core.definition_registry import (
     MAX_VERSION,
@@ -31,8 +29,8 @@ from core.definition_registry import (
 from workflows.problems import Problem
 
 router = APIRouter(prefix="/definitions", tags=["definitions"])
-Reader = Annotated[Principal, Depends(require_scope(RUNS_READ))]
-Writer = Annotated[Principal, Depends(require_scope(DEFINITIONS_WRITE))]
+Reader = RunsReader
+Writer = DefinitionsWriter
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 JSON_TYPES = ("application/json",)

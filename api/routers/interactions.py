@@ -5,33 +5,33 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.audit_log import audit
-from api.deps import NowDep, SessionDep, TemporalClient, require_scope
+from api.deps import (
+    NowDep,
+    Respondent,
+    RunsReader,
+    SessionDep,
+    TemporalClient,
+    idempotency_key_header,
+)
 from api.problems import conflict, not_found, unprocessable
 from api.responses import errors
 from api.run_access import found_run, owned_run, owns, responder_of
 from api.schemas.interactions import InboxItemPublic, InboxPagePublic
 from core.auth.principal import Principal
-from core.auth.scopes import INTERACTIONS_RESPOND, RUNS_READ
 from core.interactions import AnswerRefused, inbox_page, interactions, respond, send_event
 from workflows.engine.human import InteractionRequest, RespondResult, may_answer
 from workflows.engine.models import EventReceipt
 
 router = APIRouter(tags=["interactions"])
-Reader = Annotated[Principal, Depends(require_scope(RUNS_READ))]
-Responding = Annotated[Principal, Depends(require_scope(INTERACTIONS_RESPOND))]
+Reader = RunsReader
+Responding = Respondent
 IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="The same key twice is one answer (or event) with one reply",
-    ),
+    str | None, idempotency_key_header("The same key twice is one answer (or event) with one reply")
 ]
 
 

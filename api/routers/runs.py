@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit_log import audit
-from api.deps import NowDep, RegistryDep, SessionDep, SettingsDep, StaffUser, TemporalClient, require_scope
+from api.deps import (
+    NowDep,
+    RegistryDep,
+    RunsReader,
+    RunsStarter,
+    SessionDep,
+    SettingsDep,
+    StaffUser,
+    TemporalClient,
+    idempotency_key_header,
+)
 from api.problems import PROBLEMS_RESPONSE, ProblemsError, conflict, not_found, unprocessable
 from api.responses import errors
 from api.routers.definitions import refused
@@ -22,8 +32,6 @@ from api.schemas.runs import (
     RunStarted,
     TerminateBody,
 )
-from core.auth.principal import Principal
-from core.auth.scopes import RUNS_READ, RUNS_START
 from core.definition_registry import (
     BadReference,
     DefinitionNotFound,
@@ -41,16 +49,10 @@ from workflows.problems import Problem, join_pointer
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 OPEN_STATES = ("running", "waiting")
-Starter = Annotated[Principal, Depends(require_scope(RUNS_START))]
-Reader = Annotated[Principal, Depends(require_scope(RUNS_READ))]
+Starter = RunsStarter
+Reader = RunsReader
 IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="The same key (from the same user) always stands for the same run",
-    ),
+    str | None, idempotency_key_header("The same key (from the same user) always stands for the same run")
 ]
 
 

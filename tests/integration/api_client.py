@@ -20,6 +20,7 @@ from core.accounts import Actor, register_user
 from core.db.engine import create_engine, session_factory
 from core.db.models import User
 from core.settings import Settings
+from workflows.modules import Registry
 
 PASSWORD = "correct horse battery"
 TEST_SECRET = "test-only-secret-key-0123456789abcdef"
@@ -98,11 +99,14 @@ class Api:
 
 @contextlib.asynccontextmanager
 async def running_api(
-    settings: Settings, clock: MovableClock | None = None, oidc_http: httpx.AsyncClient | None = None
+    settings: Settings,
+    clock: MovableClock | None = None,
+    oidc_http: httpx.AsyncClient | None = None,
+    registry: Registry | None = None,
 ) -> AsyncIterator[Api]:
     """An app with these settings, started, and an HTTP client for it over the ASGI transport."""
     clock = clock or MovableClock()
-    app = create_app(settings, clock=clock, oidc_http=oidc_http)
+    app = create_app(settings, clock=clock, oidc_http=oidc_http, registry=registry)
     engine = create_engine(settings.database_url)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:

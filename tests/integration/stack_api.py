@@ -7,15 +7,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest_asyncio
 
-from api.app import create_app
-from core.db.engine import create_engine, session_factory
 from core.db.migrate import upgrade
 from core.settings import Settings
 from tests.helpers import registry
-from tests.integration.api_client import TEST_SECRET, Api, MovableClock
+from tests.integration.api_client import TEST_SECRET, Api, running_api
 from tests.integration.databases import run_apart
 
 if TYPE_CHECKING:  # conftest imports this module for its fixture
@@ -36,15 +33,5 @@ async def runs_api(stack: Stack, tmp_path: Path) -> AsyncIterator[Api]:
         temporal_port=int(port),
         task_queue_prefix=stack.settings.task_queue_prefix,
     )
-    clock = MovableClock()
-    app = create_app(settings, clock=clock, registry=registry())
-    engine = create_engine(url)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
-        ):
-            yield Api(app, http, clock, settings, session_factory(engine))
-    finally:
-        await engine.dispose()
+    async with running_api(settings, registry=registry()) as api:
+        yield api

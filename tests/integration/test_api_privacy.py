@@ -4,20 +4,16 @@ deletes finished runs, and an admin exports and deletes a user's data."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest_asyncio
-from pydantic import SecretStr
+import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.db.migrate import upgrade
 from core.privacy import retention_pass
 from core.runs import Prepared, start_run
 from tests.helpers import plan_of
-from tests.integration.api_client import TEST_SECRET, Api, running_api
+from tests.integration.api_client import Api
 from tests.integration.conftest import Stack
 from tests.integration.eventually import assert_eventually
 
@@ -27,23 +23,10 @@ CHILD = "stepwise: 1\nname: privacy-child\n" + SHORT
 WAITS = "steps:\n  - {id: nap, wait: {duration: 1h}}\n"
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def api(stack: Stack, tmp_path: Path) -> AsyncIterator[Api]:
-    """The API on a fresh SQLite database, against the test's dev server and task queues."""
-    host, port = stack.env.client.service_client.config.target_host.rsplit(":", 1)
-    url = f"sqlite+aiosqlite:///{tmp_path / 'stepwise.db'}"
-    await upgrade(url)
-    settings = stack.settings.model_copy(
-        update={
-            "temporal_host": host,
-            "temporal_port": int(port),
-            "data_dir": tmp_path,
-            "database_url": url,
-            "secret_key": SecretStr(TEST_SECRET),
-        }
-    )
-    async with running_api(settings) as api:
-        yield api
+@pytest.fixture
+def api(runs_api: Api) -> Api:
+    """The API on a database of its own, against the test's dev server and task queues."""
+    return runs_api
 
 
 async def gone(stack: Stack, workflow_id: str) -> None:
