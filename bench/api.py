@@ -1,9 +1,10 @@
 """What the API adds: a run started and an answer given through HTTP, beside the same call made
 directly with the Temporal SDK, on one dev server.
 
-    .venv/bin/python -m bench.api [--rounds 5] [--samples 40]
+    .venv/bin/python -m bench.api [--rounds 5] [--samples 40] [--database-url URL]
 
-The API is a real `stepwise api` process (uvicorn, SQLite database, rate limits off) on
+The API is a real `stepwise api` process (uvicorn; a fresh SQLite file, or the empty database at
+`--database-url`, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/bench; rate limits off) on
 127.0.0.1; the workers and the timed client are this process. Each figure alternates the two
 paths call by call (A B A B ...), `--rounds` times `--samples` calls each, so machine noise hits
 both alike; the table shows p50/p99 of each path and what the API adds.
@@ -61,10 +62,12 @@ steps:
 
 
 @contextlib.asynccontextmanager
-async def api_process(client: Client, settings: Settings, data_dir: Path) -> AsyncIterator[str]:
-    """`stepwise api` against the dev server, on a migrated SQLite file with an admin; yields
-    its base URL."""
-    url = f"sqlite+aiosqlite:///{data_dir / 'stepwise.db'}"
+async def api_process(
+    client: Client, settings: Settings, data_dir: Path, url: str | None
+) -> AsyncIterator[str]:
+    """`stepwise api` against the dev server, on a migrated database (a SQLite file unless `url`
+    is given) with an admin; yields its base URL."""
+    url = url or f"sqlite+aiosqlite:///{data_dir / 'stepwise.db'}"
     await upgrade(url)
     await create_first_user(url, "admin", PASSWORD, "admin", None, [])
     host, port = client.service_client.config.target_host.rsplit(":", 1)
@@ -127,7 +130,7 @@ async def open_interactions(client: Client, run_ids: list[str]) -> None:
             await asyncio.sleep(0.01)
 
 
-async def main(rounds: int, samples: int) -> None:
+async def main(rounds: int, samples: int, database_url: str | None) -> None:
     registry = builtin_registry()
     settings = Settings(task_queue_prefix=f"bench-{uuid.uuid4().hex[:6]}-")
     rows: list[tuple[str, float, float]] = []
@@ -136,7 +139,7 @@ async def main(rounds: int, samples: int) -> None:
         async with (
             await ephemeral_dev_server() as env,
             running_workers(env.client, list(QUEUES), settings, registry),
-            api_process(env.client, settings, Path(folder)) as base,
+            api_process(env.client, settings, Path(folder), database_url) as base,
             httpx.AsyncClient(base_url=base, timeout=30) as http,
         ):
             client = env.client
@@ -208,8 +211,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--samples", type=int, default=40, help="calls per path per round")
+    parser.add_argument(
+        "--database-url", default=None, help="an empty database for the API (default: SQLite)"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.samples))
+    asyncio.run(main(args.rounds, args.samples, args.database_url))
     # Leave without interpreter teardown: the SDK's threads can abort it (see cli.main.entry).
     sys.stdout.flush()
     os._exit(0)
