@@ -4,11 +4,10 @@ answers 404, like a run that does not exist)."""
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import not_found
 from core.auth.principal import Principal
-from core.run_views import RunSummary, summary_of
+from core.run_views import RunNotFound, RunSummary, run_summary
 from workflows.engine.human import Responder
 
 
@@ -30,15 +29,9 @@ def owns(principal: Principal, summary: RunSummary) -> bool:
 async def found_run(client: Client, run_id: str) -> RunSummary:
     """A Stepwise run's row; 404 when there is none."""
     try:
-        description = await client.get_workflow_handle(run_id).describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise not_found("run", run_id) from None
-        raise
-    summary = await summary_of(description)
-    if summary.definition is None:  # a child run or a workflow that is not a Stepwise run
-        raise not_found("run", run_id)
-    return summary
+        return await run_summary(client, run_id)
+    except RunNotFound:
+        raise not_found("run", run_id) from None
 
 
 async def owned_run(client: Client, run_id: str, principal: Principal) -> RunSummary:

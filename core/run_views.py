@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -115,7 +115,6 @@ class RunDetail:
     progress: RunStatus | None = None
     output: Any = None
     error: dict[str, Any] | None = None
-    memo: dict[str, Any] = field(default_factory=dict)
 
 
 def state_of(execution: WorkflowExecution) -> RunState:
@@ -170,25 +169,33 @@ async def list_runs(
     return RunPage(items, base64.urlsafe_b64encode(following).decode() if following else None)
 
 
-async def get_run(client: Client, run_id: str, owner: str | None = None) -> RunDetail:
-    """A run in detail; RunNotFound when there is none, or it is not `owner`'s (when given)."""
-    handle = client.get_workflow_handle(run_id)
+async def run_summary(client: Client, run_id: str) -> RunSummary:
+    """A Stepwise run's row; RunNotFound when there is none (or it is a child run, or not a
+    Stepwise run at all)."""
     try:
-        description = await handle.describe()
+        description = await client.get_workflow_handle(run_id).describe()
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise RunNotFound(run_id) from exc
         raise
     summary = await summary_of(description)
-    if summary.definition is None or (owner is not None and summary.owner != owner):
+    if summary.definition is None:
         raise RunNotFound(run_id)
-    memo = dict(await description.memo())
+    return summary
+
+
+async def get_run(client: Client, run_id: str, owner: str | None = None) -> RunDetail:
+    """A run in detail; RunNotFound when there is none, or it is not `owner`'s (when given)."""
+    summary = await run_summary(client, run_id)
+    if owner is not None and summary.owner != owner:
+        raise RunNotFound(run_id)
+    handle = client.get_workflow_handle(run_id)
     if summary.state in ("running", "waiting"):
         progress = await handle.query(STATUS_QUERY, result_type=RunStatus)
-        return RunDetail(summary, progress=progress, memo=memo)
+        return RunDetail(summary, progress=progress)
     if summary.state == "completed":
         result: RunOutput = await client.get_workflow_handle(run_id, result_type=RunOutput).result()
-        return RunDetail(summary, output=result.output, memo=memo)
+        return RunDetail(summary, output=result.output)
     if summary.state == "failed":
         try:
             await handle.result()
@@ -198,5 +205,5 @@ async def get_run(client: Client, run_id: str, owner: str | None = None) -> RunD
                 "type": getattr(cause, "type", None) or type(cause).__name__,
                 "message": getattr(cause, "message", None) or str(cause),
             }
-            return RunDetail(summary, error=error, memo=memo)
-    return RunDetail(summary, memo=memo)
+            return RunDetail(summary, error=error)
+    return RunDetail(summary)

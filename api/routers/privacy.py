@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
-from temporalio.client import Client
-from temporalio.service import RPCError
 
 from api.audit_log import audit
-from api.deps import AdminUser, NowDep, SessionDep, TemporalDep, require_scope
+from api.deps import AdminUser, NowDep, RunsStarter, SessionDep, TemporalClient
 from api.problems import conflict, not_found
 from api.responses import errors
-from api.temporal import TemporalConnection
-from core.auth.principal import Principal
-from core.auth.scopes import RUNS_START
+from api.run_access import owned_run
 from core.db.repos.users import get_user
 from core.privacy import delete_run, delete_user, export_user
-from core.run_views import RunNotFound, get_run
 
 router = APIRouter(tags=["privacy"])
 
@@ -29,31 +24,18 @@ class UserDeleted(BaseModel):
     audit_events_pseudonymised: int
 
 
-async def _client(temporal: TemporalConnection) -> Client:
-    try:
-        return await temporal.client()
-    except (RuntimeError, OSError, RPCError) as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal at {temporal.address} cannot be reached: {exc}"
-        ) from exc
-
-
 @router.delete("/runs/{run_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403, 404, 503))
 async def delete_a_run(
     run_id: str,
-    principal: Annotated[Principal, Depends(require_scope(RUNS_START))],
-    temporal: TemporalDep,
+    principal: RunsStarter,
+    client: TemporalClient,
     request: Request,
     session: SessionDep,
     now: NowDep,
 ) -> Response:
     """Delete a run and its history from Temporal (its continuations and child runs too); a run
     still going is stopped. The owner, an operator or an admin may."""
-    client = await _client(temporal)
-    try:
-        await get_run(client, run_id, owner=None if principal.sees_all else principal.username)
-    except RunNotFound:
-        raise not_found("run", run_id) from None
+    await owned_run(client, run_id, principal)
     deleted = await delete_run(client, run_id)
     await audit(session, request, "run.delete", now, principal.user_id, run_id, {"executions": deleted})
     await session.commit()
@@ -62,13 +44,13 @@ async def delete_a_run(
 
 @router.get("/users/{user_id}/export", response_model=dict[str, Any], responses=errors(403, 404, 503))
 async def export(
-    user_id: str, principal: AdminUser, temporal: TemporalDep, session: SessionDep
+    user_id: str, principal: AdminUser, client: TemporalClient, session: SessionDep
 ) -> dict[str, Any]:
     """Everything Stepwise keeps about a user, as one JSON document (admins)."""
     user = await get_user(session, user_id)
     if user is None:
         raise not_found("user", user_id)
-    return await export_user(session, await _client(temporal), user)
+    return await export_user(session, client, user)
 
 
 @router.delete(
@@ -79,7 +61,7 @@ async def export(
 async def delete(
     user_id: str,
     principal: AdminUser,
-    temporal: TemporalDep,
+    client: TemporalClient,
     request: Request,
     session: SessionDep,
     now: NowDep,
@@ -92,7 +74,7 @@ async def delete(
         raise not_found("user", user_id)
     if user.id == principal.user_id:
         raise conflict("you cannot delete yourself; ask another admin")
-    deleted = await delete_user(session, await _client(temporal), user, delete_runs)
+    deleted = await delete_user(session, client, user, delete_runs)
     await audit(
         session,
         request,
