@@ -110,6 +110,7 @@ class RunWorkflow:
             run.plan, current_registry(), _Executor(self), run.input, run_info, run.resume
         )
         self._interpreter = interpreter
+        # Kept so the task is not collected while it waits; it ends with the run.
         self._shower = asyncio.create_task(self._show_what_no_step_showed(), name="show interactions")
         try:
             output = await interpreter.run()
@@ -374,7 +375,8 @@ class RunWorkflow:
 # Changing it changes the commands of runs in flight: do it behind `workflow.patched`.
 PURE_NODES_PER_TASK = 200
 # Event-loop turns the woken steps get to block (and show a deferred change with their status)
-# before the run shows it on its own; only the number of upserts depends on it, not what they show.
+# before the run shows it on its own. What is shown does not depend on it, but how many upserts
+# are made does: like PURE_NODES_PER_TASK, change it only behind `workflow.patched`.
 SETTLE_TURNS = 10
 
 
