@@ -5,11 +5,14 @@ directly with the Temporal SDK, on one dev server.
 
 The API is a real `stepwise api` process (uvicorn; a fresh SQLite file, or the empty database at
 `--database-url`, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/bench; rate limits off) on
-127.0.0.1; the workers and the timed client are this process. Each figure alternates the two
-paths call by call (A B A B ...), `--rounds` times `--samples` calls each, so machine noise hits
-both alike; the table shows p50/p99 of each path and what the API adds.
+127.0.0.1, the workers a `stepwise worker --all` process; the timed client (bench.http1, a lean
+HTTP/1.1 client, for the API; the SDK for the direct calls) is this process. Each figure alternates the two paths call by call
+(A B A B ...), `--rounds` times `--samples` calls each, so machine noise hits both alike; the
+table shows p50/p99 of each path and what the API adds.
   (a) POST /api/v1/runs {definition: name, input} against start_run(...) with the same plan;
   (b) POST /api/v1/runs/{id}/interactions/{iid} against core.interactions.respond(...).
+After each call (untimed) the bench waits for the run to end: a figure is the latency of one
+call, not of that call racing the previous run's workflow tasks for the machine's two cores.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from bench.http1 import Http1
 from bench.overhead import p
 from core.accounts import create_first_user
 from core.db.migrate import upgrade
@@ -38,7 +42,6 @@ from core.environments import ephemeral_dev_server
 from core.interactions import respond
 from core.runs import Prepared, start_run
 from core.settings import Settings
-from workers.worker import QUEUES, running_workers
 from workflows.compiler import compile_text
 from workflows.engine.human import Responder
 from workflows.engine.models import INTERACTIONS_QUERY
@@ -101,13 +104,36 @@ async def api_process(
         await asyncio.wait_for(process.wait(), 15)
 
 
+@contextlib.asynccontextmanager
+async def worker_process(client: Client, settings: Settings) -> AsyncIterator[None]:
+    """`stepwise worker --all` against the dev server, for the bench's task queues."""
+    host, port = client.service_client.config.target_host.rsplit(":", 1)
+    env = {
+        **os.environ,
+        "STEPWISE_TEMPORAL_HOST": host,
+        "STEPWISE_TEMPORAL_PORT": port,
+        "STEPWISE_TASK_QUEUE_PREFIX": settings.task_queue_prefix,
+    }
+    script = Path(sys.executable).parent / "stepwise"
+    process = await asyncio.create_subprocess_exec(
+        str(script), "worker", "--all", env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        yield
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
+
+
 async def alternate(
-    direct: Callable[[int], Awaitable[Any]],
-    through_api: Callable[[int], Awaitable[Any]],
+    direct: Callable[[int], Awaitable[str]],
+    through_api: Callable[[int], Awaitable[str]],
     rounds: int,
     samples: int,
+    settle: Callable[[str], Awaitable[None]],
 ) -> tuple[list[float], list[float]]:
-    """Milliseconds per call of each path, called in turn."""
+    """Milliseconds per call of each path, called in turn; each call returns the id of the run
+    it touched, and `settle` waits (untimed) for that run before the next call."""
     ours: list[float] = []
     theirs: list[float] = []
     index = 0
@@ -115,8 +141,9 @@ async def alternate(
         for _ in range(samples):
             for call, times in ((direct, theirs), (through_api, ours)):
                 started = time.perf_counter()
-                await call(index)
+                run_id = await call(index)
                 times.append((time.perf_counter() - started) * 1000)
+                await settle(run_id)
                 index += 1
     return theirs, ours
 
@@ -131,20 +158,23 @@ async def open_interactions(client: Client, run_ids: list[str]) -> None:
 
 
 async def main(rounds: int, samples: int, database_url: str | None) -> None:
-    registry = builtin_registry()
+    registry = builtin_registry()  # to compile the plans the direct calls start
     settings = Settings(task_queue_prefix=f"bench-{uuid.uuid4().hex[:6]}-")
-    rows: list[tuple[str, float, float]] = []
+    rows: list[tuple[str, float, float, str]] = []
     floors: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory() as folder:
         async with (
             await ephemeral_dev_server() as env,
-            running_workers(env.client, list(QUEUES), settings, registry),
+            worker_process(env.client, settings),
             api_process(env.client, settings, Path(folder), database_url) as base,
             httpx.AsyncClient(base_url=base, timeout=30) as http,
         ):
             client = env.client
             login = await http.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
             http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+            lean = Http1(
+                http.base_url.host, http.base_url.port or 80, {"Authorization": http.headers["Authorization"]}
+            )
             for text in (START, ANSWER):
                 uploaded = await http.post(
                     "/api/v1/definitions", content=text, headers={"content-type": "application/yaml"}
@@ -153,28 +183,42 @@ async def main(rounds: int, samples: int, database_url: str | None) -> None:
             start_plan = compile_text(START, "start.yaml", registry).unwrap()
             answer_plan = compile_text(ANSWER, "answer.yaml", registry).unwrap()
 
-            async def start_direct(n: int) -> None:
-                await start_run(client, Prepared(start_plan), {"n": n}, settings, owner="admin", version=1)
+            async def ended(run_id: str) -> None:
+                await client.get_workflow_handle(run_id).result()
 
-            async def start_api(n: int) -> None:
-                answer = await http.post(
-                    "/api/v1/runs", json={"definition": "bench-start", "input": {"n": n}}
-                )
-                assert answer.status_code == 201, answer.text
+            async def start_direct(n: int) -> str:
+                prepared = Prepared(start_plan)
+                return (await start_run(client, prepared, {"n": n}, settings, owner="admin", version=1)).id
 
-            # What any request costs: HTTP and the middleware alone, then with a signed-in caller.
-            for label, path in (("no caller, no database", "/auth/oidc"), ("signed in", "/users/me")):
+            async def start_api(n: int) -> str:
+                answer = await lean.post("/api/v1/runs", {"definition": "bench-start", "input": {"n": n}})
+                assert answer.status == 201, answer.body
+                return str(answer.json()["id"])
+
+            # What any request costs: HTTP and the middleware alone (with httpx, then with the lean
+            # client the timed calls use), then with a signed-in caller and one database read.
+            async def with_httpx(path: str) -> int:
+                return (await http.get(path)).status_code
+
+            async def with_lean(path: str) -> int:
+                return (await lean.get(path)).status
+
+            get: Callable[[str], Awaitable[int]]
+            for label, path, get in (
+                ("no caller, no database; httpx", "/auth/oidc", with_httpx),
+                ("no caller, no database", "/auth/oidc", with_lean),
+                ("signed in, one database read", "/users/me", with_lean),
+            ):
                 floor: list[float] = []
                 for _ in range(rounds * samples):
                     started = time.perf_counter()
-                    assert (await http.get(f"/api/v1{path}")).status_code == 200
+                    assert await get(f"/api/v1{path}") == 200
                     floor.append((time.perf_counter() - started) * 1000)
                 floors.append((f"GET {path} ({label}), p50 ms", p(floor, 50)))
 
-            await alternate(start_direct, start_api, 1, 5)  # warm both paths
-            direct, through = await alternate(start_direct, start_api, rounds, samples)
-            for q in (50, 99):
-                rows.append((f"(a) start a run, p{q} ms ({len(direct)} each)", p(direct, q), p(through, q)))
+            await alternate(start_direct, start_api, 1, 5, ended)  # warm both paths
+            direct, through = await alternate(start_direct, start_api, rounds, samples, ended)
+            rows += _rows("(a) start a run", direct, through, samples)
 
             total = rounds * samples + 5
             waiting = [
@@ -185,26 +229,41 @@ async def main(rounds: int, samples: int, database_url: str | None) -> None:
             admin = Responder(user="admin")
             unanswered = iter(waiting)  # each call answers a run of its own
 
-            async def answer_direct(n: int) -> None:
-                await respond(client, next(unanswered), "ask-1", {"value": str(n)}, admin)
-
-            async def answer_api(n: int) -> None:
+            async def answer_direct(n: int) -> str:
                 run_id = next(unanswered)
-                answer = await http.post(f"/api/v1/runs/{run_id}/interactions/ask-1", json={"value": str(n)})
-                assert answer.status_code == 200, answer.text
+                await respond(client, run_id, "ask-1", {"value": str(n)}, admin)
+                return run_id
 
-            await alternate(answer_direct, answer_api, 1, 5)
-            direct, through = await alternate(answer_direct, answer_api, rounds, samples)
-            for q in (50, 99):
-                rows.append(
-                    (f"(b) answer a human step, p{q} ms ({len(direct)} each)", p(direct, q), p(through, q))
-                )
+            async def answer_api(n: int) -> str:
+                run_id = next(unanswered)
+                answer = await lean.post(f"/api/v1/runs/{run_id}/interactions/ask-1", {"value": str(n)})
+                assert answer.status == 200, answer.body
+                return run_id
+
+            await alternate(answer_direct, answer_api, 1, 5, ended)
+            direct, through = await alternate(answer_direct, answer_api, rounds, samples, ended)
+            rows += _rows("(b) answer a human step", direct, through, samples)
     width = max(len(r[0]) for r in rows)
-    print(f"{'figure':<{width}}  {'SDK':>8}  {'API':>8}  {'added':>8}")
-    for name, sdk, api in rows:
-        print(f"{name:<{width}}  {sdk:>8.2f}  {api:>8.2f}  {api - sdk:>8.2f}")
+    print(f"{'figure':<{width}}  {'SDK':>8}  {'API':>8}  {'added':>8}  added per round (lowest..highest)")
+    for name, sdk, api, spread in rows:
+        print(f"{name:<{width}}  {sdk:>8.2f}  {api:>8.2f}  {api - sdk:>8.2f}  {spread}")
     for name, value in floors:
         print(f"{name:<{width}}  {'':>8}  {value:>8.2f}")
+
+
+def _rows(
+    figure: str, direct: list[float], through: list[float], samples: int
+) -> list[tuple[str, float, float, str]]:
+    """p50 and p99 of both paths, with how far what the API adds moved from round to round."""
+    rows = []
+    for q in (50, 99):
+        added = [
+            p(through[i : i + samples], q) - p(direct[i : i + samples], q)
+            for i in range(0, len(direct), samples)
+        ]
+        spread = f"{min(added):.2f}..{max(added):.2f}"
+        rows.append((f"{figure}, p{q} ms ({len(direct)} each)", p(direct, q), p(through, q), spread))
+    return rows
 
 
 if __name__ == "__main__":
