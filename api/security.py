@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from fastapi import HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.principal_cache import Cached, PrincipalCache
 from core.auth.api_keys import key_matches, key_prefix, looks_like_key
 from core.auth.principal import Principal
 from core.auth.scopes import role_scopes
-from core.auth.tokens import TokenError, decode_access
+from core.auth.tokens import TokenError, decode_access, sha256_hex
 from core.db.repos.api_keys import keys_with_prefix
 from core.db.repos.users import get_user
 from core.settings import Settings
@@ -45,23 +46,30 @@ async def authenticate(
 ) -> Principal | None:
     """The caller, or None when the request carries no credentials; 401 for bad ones."""
     token, api_key = _credentials(request)
+    cache: PrincipalCache = request.app.state.principals
     if token is not None:
-        return await _from_token(token, session, settings, now)
+        return await _from_token(token, session, settings, now, cache)
     if api_key is not None:
-        return await _from_key(api_key, session, now)
+        return await _from_key(api_key, session, now, cache)
     return None
 
 
-async def _from_token(token: str, session: AsyncSession, settings: Settings, now: datetime) -> Principal:
+async def _from_token(
+    token: str, session: AsyncSession, settings: Settings, now: datetime, cache: PrincipalCache
+) -> Principal:
     try:
         claims = decode_access(token, settings.secret_key, now)
     except TokenError as exc:
         raise unauthorized(f"{exc}; sign in again or refresh at POST /api/v1/auth/refresh") from None
+    cached = cache.get(("user", claims.sub))
+    if cached is not None:
+        return cached.principal
     user = await get_user(session, claims.sub)
     if user is None or not user.is_active:
         raise unauthorized("this account is disabled")
-    # Role and groups come from the database, so a change takes effect before the token expires.
-    return Principal(
+    # Role and groups come from the database (or the cache of it), not from the token, so a
+    # change takes effect before the token expires.
+    principal = Principal(
         user_id=user.id,
         username=user.username,
         role=user.role,
@@ -69,12 +77,18 @@ async def _from_token(token: str, session: AsyncSession, settings: Settings, now
         scopes=role_scopes(user.role),
         via="token",
     )
+    cache.put(("user", user.id), principal)
+    return principal
 
 
-async def _from_key(api_key: str, session: AsyncSession, now: datetime) -> Principal:
+async def _from_key(api_key: str, session: AsyncSession, now: datetime, cache: PrincipalCache) -> Principal:
     prefix = key_prefix(api_key)
     if prefix is None:
         raise unauthorized("malformed API key: expected sw_<8 characters>_<secret>")
+    digest = sha256_hex(api_key)
+    cached = cache.get(("key", digest))
+    if cached is not None and _still_good(cached, now):
+        return cached.principal
     key = next((k for k in await keys_with_prefix(session, prefix) if key_matches(api_key, k.key_hash)), None)
     if key is None:
         raise unauthorized("unknown API key")
@@ -85,10 +99,7 @@ async def _from_key(api_key: str, session: AsyncSession, now: datetime) -> Princ
     user = await get_user(session, key.user_id)
     if user is None or not user.is_active:
         raise unauthorized("the account of this API key is disabled")
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-        key.last_used_at = now
-        await session.commit()
-    return Principal(
+    principal = Principal(
         user_id=user.id,
         username=user.username,
         role=user.role,
@@ -98,3 +109,15 @@ async def _from_key(api_key: str, session: AsyncSession, now: datetime) -> Princ
         via="api_key",
         api_key_id=key.id,
     )
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        await session.commit()
+    cache.put(("key", digest), principal, expires_at=key.expires_at, last_used_at=key.last_used_at)
+    return principal
+
+
+def _still_good(cached: Cached, now: datetime) -> bool:
+    """A cached key that has not expired since, and whose `last_used_at` is not due again."""
+    if cached.expires_at is not None and cached.expires_at <= now:
+        return False
+    return cached.last_used_at is not None and now - cached.last_used_at < LAST_USED_RESOLUTION

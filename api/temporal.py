@@ -26,11 +26,18 @@ class TemporalConnection:
         self._lock = asyncio.Lock()
 
     @property
+    def connected(self) -> Client | None:
+        """The client once connected, else None."""
+        return self._client
+
+    @property
     def address(self) -> str:
         return f"{self.settings.temporal_host}:{self.settings.temporal_port}"
 
     async def client(self) -> Client:
         """The client, connecting now if there is none yet (raises if Temporal is unreachable)."""
+        if self._client is not None:
+            return self._client
         async with self._lock:
             if self._client is None:
                 self._client = await connect(self.settings)
@@ -48,6 +55,8 @@ def unavailable(connection: TemporalConnection, reason: str) -> HTTPException:
 
 async def reachable_client(connection: TemporalConnection) -> Client:
     """The client; a 503 HTTPException when Temporal cannot be reached."""
+    if connection.connected is not None:
+        return connection.connected
     try:
         return await asyncio.wait_for(connection.client(), CONNECT_TIMEOUT_S)
     except (TimeoutError, RuntimeError, OSError, RPCError) as exc:

@@ -4,6 +4,7 @@ starts, where the called plans are pinned with the run."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -126,6 +127,16 @@ def stored_plan(row: DefinitionVersion) -> Plan:
 async def prepare_plan(session: AsyncSession, plan: Plan) -> Prepared:
     """A plan and the stored plans of everything it calls, resolved now (the latest version for
     an unpinned `call`) and pinned with the run."""
+
+    async def find(name: str, version: int | None) -> Plan:
+        return stored_plan(await find_version(session, name, version))
+
+    return await resolve_calls(plan, find)
+
+
+async def resolve_calls(plan: Plan, find: Callable[[str, int | None], Awaitable[Plan]]) -> Prepared:
+    """`plan` with the plans of everything it calls, found by `find(name, version)` (version
+    None: the latest), which raises DefinitionNotFound."""
     children: dict[str, Plan] = {}
     pending = list(plan.calls)
     while pending:
@@ -133,7 +144,7 @@ async def prepare_plan(session: AsyncSession, plan: Plan) -> Prepared:
         parsed = parse_call(key)
         if key in children or parsed is None:
             continue
-        child = stored_plan(await find_version(session, *parsed))
+        child = await find(*parsed)
         children[key] = child
         pending.extend(child.calls)
     return Prepared(plan, children)

@@ -54,10 +54,18 @@ class InvalidRunInput(ValueError):
 
 @dataclass
 class Prepared:
-    """A compiled definition and the plans of the definitions it calls, pinned together."""
+    """A compiled definition and the plans of the definitions it calls, pinned together;
+    `plan_hash` is the plan's content hash when the caller knows it already."""
 
     plan: Plan
     children: dict[str, Plan] = field(default_factory=dict)
+    plan_hash: str | None = None
+
+    def content_hash(self) -> str:
+        """The plan's content hash (worked out once)."""
+        if self.plan_hash is None:
+            self.plan_hash = self.plan.content_hash()
+        return self.plan_hash
 
 
 def prepare(path: Path, registry: Registry, definitions: Path | None = None) -> Prepared:
@@ -133,7 +141,7 @@ async def start_run(
     ]
     if owner:
         attributes.append(SearchAttributePair(OWNER_KEY, owner))
-    plan_hash = prepared.plan.content_hash()
+    plan_hash = prepared.content_hash()
     memo: dict[str, Any] = {PLAN_HASH_MEMO: plan_hash}
     if version is not None:
         memo[VERSION_MEMO] = version

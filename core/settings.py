@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET_KEY)
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
+    # How long an API process keeps who a token or API key stands for (role, groups, active,
+    # key state) without reading the database; changes made through that process apply at
+    # once, others (another replica, the CLI) within this time. 0 reads it on every request.
+    auth_cache_s: float = Field(default=5.0, ge=0)
+    # How long an API process keeps which version of each definition is the latest (a run
+    # started by name gets it); an upload through that process applies at once, one through
+    # another replica within this time. 0 reads it on every start. `name@N` is always exact.
+    definitions_cache_s: float = Field(default=5.0, ge=0)
     # Browser origins allowed to call the API (scheme://host[:port]); ["*"] allows any, without credentials.
     cors_origins: list[str] = []
     # Finished runs older than this many days are deleted from Temporal by the API (unset: kept

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from api.audit_log import written_audit
 from api.deps import AdminUser, SessionDep
 from api.responses import errors
 from api.schemas.audit import AuditEventPublic, AuditPage
@@ -15,6 +16,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 @router.get("", response_model=AuditPage, responses=errors(403))
 async def audit_log(
     principal: AdminUser,
+    request: Request,
     session: SessionDep,
     before: int | None = Query(
         None, description="Only events older than this id (the previous page's next_before)."
@@ -22,6 +24,7 @@ async def audit_log(
     limit: int = Query(50, ge=1, le=500),
 ) -> AuditPage:
     """A page of audit events; follow `next_before` for older ones."""
+    await written_audit(request)
     events = await page(session, before, limit + 1)
     more = len(events) > limit
     events = events[:limit]

@@ -9,12 +9,11 @@ from fastapi import APIRouter, Body, Query, Request
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.audit_log import audit
+from api.audit_log import audit_run_change
 from api.deps import (
     NowDep,
     Respondent,
     RunsReader,
-    SessionDep,
     TemporalClient,
     idempotency_key_header,
 )
@@ -92,7 +91,6 @@ async def answer(
     interaction_id: str,
     principal: Responding,
     request: Request,
-    session: SessionDep,
     client: TemporalClient,
     now: NowDep,
     data: Annotated[
@@ -128,8 +126,7 @@ async def answer(
             raise not_found("interaction", f"{interaction_id} in run {run_id}") from None
         await found_run(client, run_id)  # 404 when there is no such run at all
         raise conflict(f"run {run_id} has ended; its interactions can no longer be answered") from None
-    await audit(
-        session,
+    await audit_run_change(
         request,
         "interaction.answer",
         now,
@@ -137,7 +134,6 @@ async def answer(
         target=f"{run_id}/{interaction_id}",
         detail={"step_id": result.step_id, "decided": result.decided, "idempotency_key": idempotency_key},
     )
-    await session.commit()
     return result
 
 
@@ -149,7 +145,6 @@ async def signal(
     name: str,
     principal: Responding,
     request: Request,
-    session: SessionDep,
     client: TemporalClient,
     now: NowDep,
     payload: Annotated[Any, Body(description="The event's payload (any JSON)")] = None,
@@ -166,8 +161,7 @@ async def signal(
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
         raise conflict(f"run {run_id} has ended; it takes no more events") from None
-    await audit(
-        session,
+    await audit_run_change(
         request,
         "run.signal",
         now,
@@ -175,5 +169,4 @@ async def signal(
         target=run_id,
         detail={"name": name, "waited_for": receipt.waited_for, "idempotency_key": idempotency_key},
     )
-    await session.commit()
     return receipt

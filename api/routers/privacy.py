@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
-from api.audit_log import audit
+from api.audit_log import audit, written_audit
 from api.deps import AdminUser, NowDep, RunsStarter, SessionDep, TemporalClient
 from api.problems import conflict, not_found
 from api.responses import errors
@@ -44,12 +44,13 @@ async def delete_a_run(
 
 @router.get("/users/{user_id}/export", response_model=dict[str, Any], responses=errors(403, 404, 503))
 async def export(
-    user_id: str, principal: AdminUser, client: TemporalClient, session: SessionDep
+    user_id: str, principal: AdminUser, client: TemporalClient, request: Request, session: SessionDep
 ) -> dict[str, Any]:
     """Everything Stepwise keeps about a user, as one JSON document (admins)."""
     user = await get_user(session, user_id)
     if user is None:
         raise not_found("user", user_id)
+    await written_audit(request)
     return await export_user(session, client, user)
 
 
@@ -74,6 +75,7 @@ async def delete(
         raise not_found("user", user_id)
     if user.id == principal.user_id:
         raise conflict("you cannot delete yourself; ask another admin")
+    await written_audit(request)  # a queued event of the user's is pseudonymised with the rest
     deleted = await delete_user(session, client, user, delete_runs)
     await audit(
         session,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.audit_log import audit
+from api.audit_log import audit_run_change
 from api.deps import (
     NowDep,
     RegistryDep,
@@ -19,6 +19,7 @@ from api.deps import (
     TemporalClient,
     idempotency_key_header,
 )
+from api.plan_cache import PlanCache
 from api.problems import PROBLEMS_RESPONSE, ProblemsError, conflict, not_found, unprocessable
 from api.responses import errors
 from api.routers.definitions import refused
@@ -32,15 +33,7 @@ from api.schemas.runs import (
     RunStarted,
     TerminateBody,
 )
-from core.definition_registry import (
-    BadReference,
-    DefinitionNotFound,
-    compile_source,
-    find_version,
-    parse_reference,
-    prepare_plan,
-    stored_plan,
-)
+from core.definition_registry import BadReference, DefinitionNotFound, compile_source, parse_reference
 from core.run_views import BadPageToken, RunFilter, RunNotFound, RunState, get_run, list_runs
 from core.runs import InvalidRunInput, RunEnded, cancel_run, start_run, terminate_run
 from workflows.modules import Registry
@@ -56,17 +49,20 @@ IdempotencyKey = Annotated[
 ]
 
 
-async def _plan_of(body: RunCreate, session: AsyncSession, registry: Registry) -> tuple[Plan, int | None]:
+async def _plan_of(
+    body: RunCreate, session: AsyncSession, registry: Registry, plans: PlanCache
+) -> tuple[Plan, int | None, str | None]:
+    """The plan to start, its version (None inline) and its hash when known already."""
     if body.definition is not None:
         try:
-            row = await find_version(session, *parse_reference(body.definition))
+            found = await plans.find(session, *parse_reference(body.definition))
         except (BadReference, DefinitionNotFound) as exc:
             raise unprocessable(f"definition: {exc}") from None
-        return stored_plan(row), row.version
+        return found.plan, found.version, found.plan_hash
     result = await compile_source(session, body.source or "", body.format, registry)
     if result.plan is None:
         raise refused(result.problems)
-    return result.plan, None
+    return result.plan, None, None
 
 
 def _in_input(problem: Problem) -> Problem:
@@ -94,9 +90,10 @@ async def start(
 ) -> RunStarted:
     """Start a run owned by the caller; with an Idempotency-Key, a repeated start (even after
     that run ended) answers the run the first one started."""
-    plan, version = await _plan_of(body, session, registry)
+    plans: PlanCache = request.app.state.plans
+    plan, version, known_hash = await _plan_of(body, session, registry, plans)
     try:
-        prepared = await prepare_plan(session, plan)
+        prepared = await plans.prepare(session, plan, known_hash)
     except DefinitionNotFound as exc:
         raise unprocessable(f"definition: a called definition is missing: {exc}") from None
     try:
@@ -112,9 +109,8 @@ async def start(
     except InvalidRunInput as exc:
         problems = [_in_input(p) for p in exc.problems]
         raise ProblemsError("the input does not match the definition's input schema", problems) from None
-    plan_hash = plan.content_hash()
-    await audit(
-        session,
+    plan_hash = prepared.content_hash()
+    await audit_run_change(
         request,
         "run.start",
         now,
@@ -127,7 +123,6 @@ async def start(
             "idempotency_key": idempotency_key,
         },
     )
-    await session.commit()
     return RunStarted(
         id=handle.id, definition=plan.name, version=version, plan_hash=plan_hash, owner=principal.username
     )
@@ -180,7 +175,6 @@ async def cancel(
     run_id: str,
     principal: Starter,
     request: Request,
-    session: SessionDep,
     client: TemporalClient,
     now: NowDep,
 ) -> RunControlled:
@@ -195,8 +189,7 @@ async def cancel(
         raise conflict(
             f"run {run_id} has ended already ({summary.state}); there is nothing to cancel"
         ) from None
-    await audit(session, request, "run.cancel", now, actor_id=principal.user_id, target=run_id)
-    await session.commit()
+    await audit_run_change(request, "run.cancel", now, actor_id=principal.user_id, target=run_id)
     return RunControlled(id=run_id, requested="cancel")
 
 
@@ -210,7 +203,6 @@ async def terminate(
     run_id: str,
     principal: StaffUser,
     request: Request,
-    session: SessionDep,
     client: TemporalClient,
     now: NowDep,
     body: TerminateBody | None = None,
@@ -226,14 +218,7 @@ async def terminate(
         raise conflict(
             f"run {run_id} has ended already ({summary.state}); there is nothing to terminate"
         ) from None
-    await audit(
-        session,
-        request,
-        "run.terminate",
-        now,
-        actor_id=principal.user_id,
-        target=run_id,
-        detail={"reason": reason},
+    await audit_run_change(
+        request, "run.terminate", now, actor_id=principal.user_id, target=run_id, detail={"reason": reason}
     )
-    await session.commit()
     return RunControlled(id=run_id, requested="terminate")
