@@ -18,7 +18,7 @@ from api.errors import install_error_handling
 from api.hardening import install_hardening
 from api.oidc_provider import OidcProvider, provider_http_client
 from api.plan_cache import PlanCache
-from api.principal_cache import PrincipalCache
+from api.principal_cache import PrincipalCache, VerifiedTokens
 from api.problems import ProblemsError, problems_response
 from api.retention import keep_deleting_expired_runs
 from api.routers import (
@@ -78,6 +78,7 @@ def create_app(
         app.state.clock = clock
         app.state.sessions = session_factory(engine, session_class)
         app.state.principals = principals
+        app.state.verified_tokens = VerifiedTokens()
         app.state.plans = plans
         app.state.audit_writer = AuditWriter(app.state.sessions)
         app.state.temporal = TemporalConnection(settings)

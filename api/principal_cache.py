@@ -5,6 +5,7 @@ cache at once; one made elsewhere (another API replica, the CLI) shows within th
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from core.auth.principal import Principal
+from core.auth.tokens import AccessClaims
 from core.db.models import ApiKey, Group, User, user_groups
 
 # What a principal is made of: a change to any of these may change who a credential is.
@@ -75,6 +77,31 @@ class PrincipalCache:
     def _after_commit(self, session: Session) -> None:
         if session.info.pop(_CHANGED, False):
             self.clear()
+
+
+class VerifiedTokens:
+    """Access tokens whose signature and claims were checked already, by their text (the
+    `size` most recently used): a token's claims never change, so only its expiry is checked
+    again. Who the token's user is comes from PrincipalCache or the database."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._claims: OrderedDict[str, AccessClaims] = OrderedDict()
+
+    def get(self, token: str, now: datetime) -> AccessClaims | None:
+        claims = self._claims.get(token)
+        if claims is None:
+            return None
+        if claims.exp <= int(now.timestamp()):  # expired, as joserfc decides it
+            del self._claims[token]
+            return None
+        self._claims.move_to_end(token)
+        return claims
+
+    def put(self, token: str, claims: AccessClaims) -> None:
+        self._claims[token] = claims
+        while len(self._claims) > self._size:
+            self._claims.popitem(last=False)
 
 
 def _note_flushed_changes(session: Session, _context: Any) -> None:

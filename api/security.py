@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from fastapi import HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.principal_cache import Cached, PrincipalCache
+from api.principal_cache import Cached, PrincipalCache, VerifiedTokens
 from core.auth.api_keys import key_matches, key_prefix, looks_like_key
 from core.auth.principal import Principal
 from core.auth.scopes import role_scopes
-from core.auth.tokens import TokenError, decode_access, sha256_hex
+from core.auth.tokens import AccessClaims, TokenError, decode_access, sha256_hex
 from core.db.repos.api_keys import keys_with_prefix
 from core.db.repos.users import get_user
 from core.settings import Settings
@@ -48,19 +48,26 @@ async def authenticate(
     token, api_key = _credentials(request)
     cache: PrincipalCache = request.app.state.principals
     if token is not None:
-        return await _from_token(token, session, settings, now, cache)
+        claims = _verified(token, settings, now, request.app.state.verified_tokens)
+        return await _from_claims(claims, session, cache)
     if api_key is not None:
         return await _from_key(api_key, session, now, cache)
     return None
 
 
-async def _from_token(
-    token: str, session: AsyncSession, settings: Settings, now: datetime, cache: PrincipalCache
-) -> Principal:
-    try:
-        claims = decode_access(token, settings.secret_key, now)
-    except TokenError as exc:
-        raise unauthorized(f"{exc}; sign in again or refresh at POST /api/v1/auth/refresh") from None
+def _verified(token: str, settings: Settings, now: datetime, tokens: VerifiedTokens) -> AccessClaims:
+    """The claims of a valid, unexpired access token (checked once per token); 401 otherwise."""
+    claims = tokens.get(token, now)
+    if claims is None:
+        try:
+            claims = decode_access(token, settings.secret_key, now)
+        except TokenError as exc:
+            raise unauthorized(f"{exc}; sign in again or refresh at POST /api/v1/auth/refresh") from None
+        tokens.put(token, claims)
+    return claims
+
+
+async def _from_claims(claims: AccessClaims, session: AsyncSession, cache: PrincipalCache) -> Principal:
     cached = cache.get(("user", claims.sub))
     if cached is not None:
         return cached.principal

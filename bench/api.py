@@ -6,9 +6,11 @@ directly with the Temporal SDK, on one dev server.
 The API is a real `stepwise api` process (uvicorn; a fresh SQLite file, or the empty database at
 `--database-url`, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/bench; rate limits off) on
 127.0.0.1, the workers a `stepwise worker --all` process; the timed client (bench.http1, a lean
-HTTP/1.1 client, for the API; the SDK for the direct calls) is this process. Each figure alternates the two paths call by call
-(A B A B ...), `--rounds` times `--samples` calls each, so machine noise hits both alike; the
-table shows p50/p99 of each path and what the API adds.
+HTTP/1.1 client, for the API; the SDK for the direct calls) is this process. Each figure
+alternates the two paths call by call (in pairs, A B or B A), `--rounds` times `--samples` calls
+each, so machine noise hits both alike; the table shows p50/p99 of each path, what the API adds,
+how far that moved from round to round, and the typical shift (the median of all differences),
+which the wide spread of a single call's latency moves much less than a difference of p50s.
   (a) POST /api/v1/runs {definition: name, input} against start_run(...) with the same plan;
   (b) POST /api/v1/runs/{id}/interactions/{iid} against core.interactions.respond(...).
 After each call (untimed) the bench waits for the run to end: a figure is the latency of one
@@ -21,6 +23,8 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,14 +136,18 @@ async def alternate(
     samples: int,
     settle: Callable[[str], Awaitable[None]],
 ) -> tuple[list[float], list[float]]:
-    """Milliseconds per call of each path, called in turn; each call returns the id of the run
-    it touched, and `settle` waits (untimed) for that run before the next call."""
+    """Milliseconds per call of each path, called in pairs (which goes first is drawn for each
+    pair, from a fixed seed, so neither path always follows the other); each call returns the id
+    of the run it touched, and `settle` waits (untimed) for that run before the next call."""
     ours: list[float] = []
     theirs: list[float] = []
+    order = random.Random(7)
     index = 0
     for _ in range(rounds):
         for _ in range(samples):
-            for call, times in ((direct, theirs), (through_api, ours)):
+            pair = [(direct, theirs), (through_api, ours)]
+            order.shuffle(pair)
+            for call, times in pair:
                 started = time.perf_counter()
                 run_id = await call(index)
                 times.append((time.perf_counter() - started) * 1000)
@@ -161,6 +169,7 @@ async def main(rounds: int, samples: int, database_url: str | None) -> None:
     registry = builtin_registry()  # to compile the plans the direct calls start
     settings = Settings(task_queue_prefix=f"bench-{uuid.uuid4().hex[:6]}-")
     rows: list[tuple[str, float, float, str]] = []
+    shifts: list[tuple[str, float]] = []
     floors: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory() as folder:
         async with (
@@ -219,6 +228,7 @@ async def main(rounds: int, samples: int, database_url: str | None) -> None:
             await alternate(start_direct, start_api, 1, 5, ended)  # warm both paths
             direct, through = await alternate(start_direct, start_api, rounds, samples, ended)
             rows += _rows("(a) start a run", direct, through, samples)
+            shifts.append(("(a) start a run, typical shift ms (Hodges-Lehmann)", _shift(direct, through)))
 
             total = rounds * samples + 5
             waiting = [
@@ -243,12 +253,24 @@ async def main(rounds: int, samples: int, database_url: str | None) -> None:
             await alternate(answer_direct, answer_api, 1, 5, ended)
             direct, through = await alternate(answer_direct, answer_api, rounds, samples, ended)
             rows += _rows("(b) answer a human step", direct, through, samples)
+            shifts.append(
+                ("(b) answer a human step, typical shift ms (Hodges-Lehmann)", _shift(direct, through))
+            )
     width = max(len(r[0]) for r in rows)
     print(f"{'figure':<{width}}  {'SDK':>8}  {'API':>8}  {'added':>8}  added per round (lowest..highest)")
     for name, sdk, api, spread in rows:
         print(f"{name:<{width}}  {sdk:>8.2f}  {api:>8.2f}  {api - sdk:>8.2f}  {spread}")
+    for name, shift in shifts:
+        print(f"{name:<{width}}  {'':>8}  {'':>8}  {shift:>8.2f}")
     for name, value in floors:
         print(f"{name:<{width}}  {'':>8}  {value:>8.2f}")
+
+
+def _shift(direct: list[float], through: list[float]) -> float:
+    """The median of every difference API - SDK (Hodges-Lehmann): how much later the API path
+    is for a typical call. A call's own latency varies widely (an answer's from 13 to 26 ms);
+    the difference of two p50s inherits that spread, this estimate much less of it."""
+    return statistics.median(b - a for a in direct for b in through)
 
 
 def _rows(
