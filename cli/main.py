@@ -21,6 +21,7 @@ from cli.run_commands import run, status, worker
 from cli.settings import command_settings
 from cli.stack import run_stack
 from core.auth.oidc import OidcError
+from core.codec import KeyListError, new_key_entry
 from core.db.migrate import SchemaOutdated, require_current_schema
 from core.definitions import expand_paths, folder_lookup, names_in_folder
 from core.devserver import DevServerError
@@ -156,6 +157,21 @@ def dev() -> None:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Payload encryption keys (docs/encryption.md)."""
+
+
+@keys_group.command("new")
+@click.option("--id", "key_id", default=None, help="The key's id (default: a random one).")
+def new_key(key_id: str | None) -> None:
+    """Print a new key entry (id:base64key); put it first in the key list to seal with it."""
+    try:
+        click.echo(new_key_entry(key_id))
+    except KeyListError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

@@ -13,6 +13,7 @@ import click
 import uvicorn
 
 from api.app import create_app
+from core.codec import EncryptionKeys, configured_keys, create_key_file, default_key_file
 from core.db.engine import display_url
 from core.db.migrate import upgrade
 from core.devserver import DevServer, free_port, port_is_free, start_dev_server
@@ -48,6 +49,16 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
         click.echo(f"warning: {error}", err=True)
     # The API needs the schema before its first request.
     await upgrade(settings.database_url)
+    keys = configured_keys(settings)
+    if keys is None:
+        key_file = default_key_file(settings.data_dir)
+        create_key_file(key_file)
+        click.echo(
+            f"warning: payloads in Temporal are now encrypted with a new key in {key_file}; back that "
+            f"file up: without it no run's inputs, outputs or answers can be read",
+            err=True,
+        )
+        keys = EncryptionKeys.read(key_file)
     client = await connect(settings, wait_s=30)
     config = uvicorn.Config(
         create_app(settings, registry=loaded.registry),
@@ -74,6 +85,7 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
         echo(f"Temporal UI: {server.ui_url}")
         echo(f"Temporal:    {server.address} (state in {server.db_file})")
         echo(f"Database:    {display_url(settings.database_url)}")
+        echo(f"Encryption:  on, payloads sealed with the key {keys.current}")
         await stop.wait()
         click.echo("Stopping...", err=True)
         api.should_exit = True

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # Signs access tokens (HS256); outside development it must be set and not the placeholder.
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET_KEY)
     access_token_ttl_s: int = 900
+    # Payload encryption (docs/encryption.md): `id:base64key` entries, the first seals; or a file
+    # of them. Unset: `<data dir>/encryption-keys` when it exists (the embedded stack makes it).
+    encryption_keys: SecretStr | None = None
+    encryption_key_file: Path | None = None
     refresh_token_ttl_s: int = 30 * 24 * 3600
     # How long an API process keeps who a token or API key stands for (role, groups, active,
     # key state) without reading the database; changes made through that process apply at
