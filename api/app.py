@@ -25,6 +25,7 @@ from api.routers import (
     api_keys,
     audit,
     auth,
+    codec,
     definitions,
     devices,
     groups,
@@ -40,6 +41,7 @@ from api.routers import (
 from api.temporal import TemporalConnection, temporal_error
 from core.auth.oidc import OidcConfig, ProviderCache
 from core.clock import Clock, utcnow
+from core.codec import EncryptionCodec, configured_keys
 from core.db.engine import create_engine, session_factory
 from core.plugins import load_registry
 from core.settings import Settings
@@ -81,6 +83,8 @@ def create_app(
         app.state.verified_tokens = VerifiedTokens()
         app.state.plans = plans
         app.state.audit_writer = AuditWriter(app.state.sessions)
+        keys = configured_keys(settings)
+        app.state.codec = EncryptionCodec(keys) if keys is not None else None
         app.state.temporal = TemporalConnection(settings)
         app.state.registry = registry if registry is not None else _load_registry()
         async with contextlib.AsyncExitStack() as stack:
@@ -136,6 +140,8 @@ def create_app(
         privacy,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
+    # Where Temporal's codec protocol expects it: the UI and CLI add /decode and /encode.
+    app.include_router(codec.router)
     return app
 
 

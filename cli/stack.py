@@ -41,9 +41,15 @@ class _ApiServer(uvicorn.Server):
 
 async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str], None]) -> None:
     """Run workers and the API against a started dev server until SIGINT or SIGTERM."""
-    settings = settings.model_copy(update={"temporal_host": server.host, "temporal_port": server.port})
-    if not port_is_free(settings.api_host, settings.api_port):
-        settings = settings.model_copy(update={"api_port": free_port(settings.api_host)})
+    # The Temporal UI decodes payloads through the API's codec endpoint, from its own origin.
+    ui_origin = f"http://{server.host}:{server.ui_port}"
+    settings = settings.model_copy(
+        update={
+            "temporal_host": server.host,
+            "temporal_port": server.port,
+            "cors_origins": [*settings.cors_origins, ui_origin],
+        }
+    )
     loaded = load_registry()
     for error in loaded.errors:
         click.echo(f"warning: {error}", err=True)
@@ -86,6 +92,7 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
         echo(f"Temporal:    {server.address} (state in {server.db_file})")
         echo(f"Database:    {display_url(settings.database_url)}")
         echo(f"Encryption:  on, payloads sealed with the key {keys.current}")
+        echo(f"Codec:       {base}/codec (the Temporal UI opens payloads through it)")
         await stop.wait()
         click.echo("Stopping...", err=True)
         api.should_exit = True
@@ -94,8 +101,14 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
 
 def run_stack(settings: Settings) -> None:
     """Start everything, print the URLs, stop everything on Ctrl-C."""
+    if not port_is_free(settings.api_host, settings.api_port):
+        settings = settings.model_copy(update={"api_port": free_port(settings.api_host)})
     server = start_dev_server(
-        settings.data_dir, settings.temporal_host, settings.temporal_port, settings.temporal_ui_port
+        settings.data_dir,
+        settings.temporal_host,
+        settings.temporal_port,
+        settings.temporal_ui_port,
+        ui_codec_endpoint=f"http://{settings.api_host}:{settings.api_port}/codec",
     )
     try:
         asyncio.run(serve_stack(settings, server, click.echo))

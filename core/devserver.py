@@ -99,13 +99,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def start_dev_server(data_dir: Path, host: str, port: int, ui_port: int) -> DevServer:
-    """Start the dev server with its state in `data_dir`; a port already taken is replaced by a free one."""
+def start_dev_server(
+    data_dir: Path, host: str, port: int, ui_port: int, ui_codec_endpoint: str | None = None
+) -> DevServer:
+    """Start the dev server with its state in `data_dir`; a port already taken is replaced by a
+    free one. `ui_codec_endpoint`: the codec server its UI decodes payloads with."""
     data_dir.mkdir(parents=True, exist_ok=True)
     attempt = 1
     while True:
         try:
-            return _start(data_dir, host, port, ui_port)
+            return _start(data_dir, host, port, ui_port, ui_codec_endpoint)
         except _PortTaken:
             if attempt == START_ATTEMPTS:
                 raise
@@ -116,7 +119,7 @@ class _PortTaken(DevServerError):
     """The server exited because a port it wanted was taken meanwhile."""
 
 
-def _start(data_dir: Path, host: str, port: int, ui_port: int) -> DevServer:
+def _start(data_dir: Path, host: str, port: int, ui_port: int, ui_codec_endpoint: str | None) -> DevServer:
     port = port if port_is_free(host, port) else free_port(host)
     ui_port = ui_port if ui_port != port and port_is_free(host, ui_port) else free_port(host)
     db_file = data_dir / "temporal.db"
@@ -136,6 +139,8 @@ def _start(data_dir: Path, host: str, port: int, ui_port: int) -> DevServer:
         "warn",
         "--ui-disable-news-fetch",
     ]
+    if ui_codec_endpoint:
+        command += ["--ui-codec-endpoint", ui_codec_endpoint]
     for name, kind in SEARCH_ATTRIBUTES.items():
         command += ["--search-attribute", f"{name}={kind}"]
     command += dynamic_config_args()

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
-from core.devserver import SEARCH_ATTRIBUTES, free_port, port_is_free, start_dev_server
+from core.devserver import SEARCH_ATTRIBUTES, free_port, port_is_free, start_dev_server, temporal_binary
 from core.settings import Settings
 from core.temporal import connect
 
@@ -74,6 +74,10 @@ def test_stepwise_dev_serves_the_stack_and_stops_cleanly_on_sigterm(tmp_path: Pa
         assert httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=10).status_code == 200
         # The stack migrated its database in the data dir: a user created now can sign in.
         assert process.stdout.readline() == f"Database:    sqlite+aiosqlite:///{tmp_path / 'stepwise.db'}\n"
+        # Payloads are encrypted with a key the stack made in the data dir.
+        assert process.stdout.readline().startswith("Encryption:  on, payloads sealed with the key k")
+        assert process.stdout.readline().startswith(f"Codec:       http://127.0.0.1:{api_port}/codec ")
+        assert (tmp_path / "encryption-keys").stat().st_mode & 0o777 == 0o600
         created = subprocess.run(
             [str(script), "user", "create", "root", "--admin", "--password-stdin"],
             env=env,
@@ -115,6 +119,14 @@ def test_stepwise_dev_serves_the_stack_and_stops_cleanly_on_sigterm(tmp_path: Pa
         assert run.returncode == 0, run.stderr
         assert json.loads(run.stdout.splitlines()[-1])["owner"] == "enterprise team"
         run_id = next(line.split()[-1] for line in run.stderr.splitlines() if line.startswith("started run "))
+        # Temporal holds ciphertext; through the codec endpoint, with the admin's token, the CLI reads it.
+        show = [str(temporal_binary()), "workflow", "show", "-w", run_id, "--address", f"127.0.0.1:{port}"]
+        codec = ["--codec-endpoint", f"http://127.0.0.1:{api_port}/codec"]
+        token = ["--codec-auth", f"Bearer {login.json()['access_token']}"]
+        sealed = subprocess.run(show, capture_output=True, text=True, timeout=60, check=True)
+        opened = subprocess.run(show + codec + token, capture_output=True, text=True, timeout=60, check=True)
+        assert "enterprise team" not in sealed.stdout
+        assert "enterprise team" in opened.stdout
         status = subprocess.run(
             [str(script), "status", run_id], env=env, capture_output=True, text=True, timeout=60, check=False
         )
