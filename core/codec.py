@@ -122,7 +122,7 @@ class EncryptionCodec(PayloadCodec):
     def seal(self, payload: Payload) -> Payload:
         data = payload.SerializeToString()
         metadata = {"encoding": ENCODING, KEY_ID: self._keys.current.encode()}
-        if len(data) >= self._compress_from:
+        if len(data) >= self._compress_from and _compresses(data):
             data = zlib.compress(data, 1)
             metadata[COMPRESSION] = ZLIB
         nonce = os.urandom(_NONCE_BYTES)
@@ -159,6 +159,13 @@ def encrypted_converter(base: DataConverter, keys: EncryptionKeys) -> DataConver
         payload_codec=EncryptionCodec(keys),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
+
+
+def _compresses(data: bytes) -> bool:
+    """Whether compressing is worth it: its first 4 KiB shrink by a tenth at least (random or
+    already compressed data does not, and compressing it costs milliseconds for nothing)."""
+    sample = data[:COMPRESS_FROM_BYTES]
+    return len(zlib.compress(sample, 1)) < 0.9 * len(sample)
 
 
 def _decoded(encoded: str, key_id: str, where: str) -> bytes:

@@ -4,6 +4,7 @@ an altered payload or a missing key is a clear error; key lists are checked entr
 from __future__ import annotations
 
 import base64
+import os
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,8 @@ def test_large_payloads_are_compressed_and_none_shows_its_text() -> None:
     for payload in (sealed, small):
         assert b"canary" not in payload.SerializeToString()
     assert codec.open(sealed).data == text
+    noise = codec.seal(_payload(os.urandom(20_000)))
+    assert COMPRESSION not in noise.metadata  # random data does not shrink: not compressed
 
 
 def test_keys_rotate_new_payloads_use_the_first_and_old_ones_still_open() -> None:
