@@ -12,18 +12,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from api.commit_watch import after_commits_that_change
 from core.db.models import DefinitionVersion
 from core.definition_registry import find_version, resolve_calls, stored_plan
 from core.runs import Prepared
 from workflows.plan import Plan
-
-_ADDED = "stepwise_definition_added"
 
 
 @dataclass(frozen=True)
@@ -80,9 +77,7 @@ class PlanCache:
 
     def watch(self, session_class: type[Session]) -> None:
         """Forget the latest versions after every commit of `session_class` that added one."""
-        event.listen(session_class, "after_flush", _note_added)
-        event.listen(session_class, "after_commit", self._after_commit)
-        event.listen(session_class, "after_rollback", _forget_note)
+        after_commits_that_change(session_class, self.forget_latest, _adds_a_version)
 
     def _latest_number(self, name: str) -> int | None:
         entry = self._latest.get(name)
@@ -101,15 +96,6 @@ class PlanCache:
         while len(self._plans) > self._size:
             self._plans.popitem(last=False)
 
-    def _after_commit(self, session: Session) -> None:
-        if session.info.pop(_ADDED, False):
-            self.forget_latest()
 
-
-def _note_added(session: Session, _context: Any) -> None:
-    if any(isinstance(obj, DefinitionVersion) for obj in session.new):
-        session.info[_ADDED] = True
-
-
-def _forget_note(session: Session) -> None:
-    session.info.pop(_ADDED, None)
+def _adds_a_version(session: Session) -> bool:
+    return any(isinstance(obj, DefinitionVersion) for obj in session.new)

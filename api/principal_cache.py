@@ -9,11 +9,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from api.commit_watch import after_commits_that_change
 from core.auth.principal import Principal
 from core.auth.tokens import AccessClaims
 from core.db.models import ApiKey, Group, User, user_groups
@@ -21,7 +21,6 @@ from core.db.models import ApiKey, Group, User, user_groups
 # What a principal is made of: a change to any of these may change who a credential is.
 WATCHED_TABLES = frozenset({User.__tablename__, Group.__tablename__, ApiKey.__tablename__, user_groups.name})
 _WATCHED_CLASSES = (User, Group, ApiKey)
-_CHANGED = "stepwise_principals_changed"
 _USE_ONLY = frozenset({"last_used_at"})
 
 
@@ -69,14 +68,9 @@ class PrincipalCache:
     def watch(self, session_class: type[Session]) -> None:
         """Empty the cache after every commit of `session_class` that changed a watched table,
         through the ORM (objects added, changed, deleted) or a bulk INSERT, UPDATE or DELETE."""
-        event.listen(session_class, "after_flush", _note_flushed_changes)
-        event.listen(session_class, "do_orm_execute", _note_bulk_changes)
-        event.listen(session_class, "after_commit", self._after_commit)
-        event.listen(session_class, "after_rollback", _forget_changes)
-
-    def _after_commit(self, session: Session) -> None:
-        if session.info.pop(_CHANGED, False):
-            self.clear()
+        after_commits_that_change(
+            session_class, self.clear, _flush_changes_principals, _bulk_changes_principals
+        )
 
 
 class VerifiedTokens:
@@ -104,10 +98,9 @@ class VerifiedTokens:
             self._claims.popitem(last=False)
 
 
-def _note_flushed_changes(session: Session, _context: Any) -> None:
+def _flush_changes_principals(session: Session) -> bool:
     touched = [*session.new, *session.deleted, *(obj for obj in session.dirty if _changes_more_than_use(obj))]
-    if any(isinstance(obj, _WATCHED_CLASSES) for obj in touched):
-        session.info[_CHANGED] = True
+    return any(isinstance(obj, _WATCHED_CLASSES) for obj in touched)
 
 
 def _changes_more_than_use(obj: object) -> bool:
@@ -117,13 +110,8 @@ def _changes_more_than_use(obj: object) -> bool:
     return not changed <= _USE_ONLY
 
 
-def _note_bulk_changes(state: ORMExecuteState) -> None:
+def _bulk_changes_principals(state: ORMExecuteState) -> bool:
     if not (state.is_insert or state.is_update or state.is_delete):
-        return
+        return False
     table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) in WATCHED_TABLES:
-        state.session.info[_CHANGED] = True
-
-
-def _forget_changes(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
+    return getattr(table, "name", None) in WATCHED_TABLES

@@ -36,8 +36,6 @@ class TemporalConnection:
 
     async def client(self) -> Client:
         """The client, connecting now if there is none yet (raises if Temporal is unreachable)."""
-        if self._client is not None:
-            return self._client
         async with self._lock:
             if self._client is None:
                 self._client = await connect(self.settings)
@@ -54,7 +52,8 @@ def unavailable(connection: TemporalConnection, reason: str) -> HTTPException:
 
 
 async def reachable_client(connection: TemporalConnection) -> Client:
-    """The client; a 503 HTTPException when Temporal cannot be reached."""
+    """The client; a 503 HTTPException when Temporal cannot be reached. Once connected it
+    is returned at once, without the timeout's task."""
     if connection.connected is not None:
         return connection.connected
     try:
