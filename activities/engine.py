@@ -14,8 +14,10 @@ async def yield_point() -> None:
 
 
 @activity.defn(name=REMIND_ACTIVITY)
-async def remind(reminder: Reminder) -> None:
-    """The hook where a reminder goes out; for now it is logged (and recorded in history)."""
+async def remind(reminder: Reminder) -> Reminder:
+    """The hook where a reminder goes out; for now it is logged. It returns the reminder, so
+    the marker in history names the step (the run's `reminder` events come from it)."""
     activity.logger.info(
         "reminder: run %s still waits for %s (%s)", reminder.run_id, reminder.interaction_id, reminder.step_id
     )
+    return reminder

@@ -34,6 +34,7 @@ from api.routers import (
     modules,
     oidc,
     privacy,
+    run_events,
     runs,
     two_factor,
     users,
@@ -126,6 +127,7 @@ def create_app(
     for module in (
         runs,
         interactions,
+        run_events,
         health,
         auth,
         two_factor,

@@ -20,6 +20,7 @@ from cli.login_commands import login, logout, whoami
 from cli.run_commands import run, status, worker
 from cli.settings import command_settings
 from cli.stack import run_stack
+from cli.watch_commands import watch
 from core.auth.oidc import OidcError
 from core.codec import KeyListError, new_key_entry
 from core.db.migrate import SchemaOutdated, require_current_schema
@@ -193,6 +194,7 @@ def api() -> None:
 main.add_command(run)
 main.add_command(worker)
 main.add_command(status)
+main.add_command(watch)
 main.add_command(inbox_command)
 main.add_command(respond_command)
 main.add_command(signal_command)

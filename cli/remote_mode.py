@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from core.remote import Remote, RemoteError, base_url
-from core.stored_login import StoredLoginError, load_login, login_path, save_login
+from core.stored_login import StoredLoginError, load_login, login_lock, login_path, save_login
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +53,12 @@ def remote_session(api_url: str | None) -> Remote | None:
             f"the stored login is for {login.url}, not {wanted}; sign in there with "
             f"`stepwise login --url {wanted}`"
         )
-    return Remote(login, lambda refreshed: save_login(path, refreshed))
+    return Remote(
+        login,
+        lambda refreshed: save_login(path, refreshed),
+        latest=lambda: load_login(path),
+        exclusive=lambda: login_lock(path),
+    )
 
 
 def refuse_in_remote_mode(remote: Remote, **given: object) -> None:

@@ -1,16 +1,20 @@
 """A client of a remote Stepwise API for the command line: signing in (with the 2FA step),
 refreshing an expired access token (once per call), and the calls of `run`, `inbox`,
-`respond` and `signal`."""
+`respond`, `signal` and `watch` (a run's event stream, resumed after a dropped connection)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from core.sse import SseParser
 from core.stored_login import StoredLogin
 
 API_PREFIX = "/api/v1"
@@ -18,6 +22,10 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 TIMEOUT_S = 30.0
 ENDED = ("completed", "failed", "cancelled", "terminated", "timed_out")
 SIGN_IN_AGAIN = "sign in again with `stepwise login`"
+# A stream that drops is resumed this many times in a row at most (events in between are kept).
+STREAM_RETRIES = 5
+# The stream says it is alive every 15 s; silence this long means the connection is gone.
+STREAM_READ_TIMEOUT_S = 60.0
 
 
 class RemoteError(Exception):
@@ -112,11 +120,17 @@ class Remote:
         store: Callable[[StoredLogin], None],
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        latest: Callable[[], StoredLogin | None] = lambda: None,
+        exclusive: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
     ) -> None:
+        """`latest` reads the login as stored now and `exclusive` locks it: a refresh first
+        takes a pair that another command refreshed meanwhile (refresh tokens are single-use)."""
         self.login = login
         self._store = store
         self._http = open_http(login.url, transport)
         self._sleep = sleep
+        self._latest = latest
+        self._exclusive = exclusive
 
     def _headers(self) -> dict[str, str]:
         if self.login.api_key is not None:
@@ -137,17 +151,26 @@ class Remote:
         return _body(response)
 
     def _refresh(self) -> None:
-        response = _send(
-            self._http, "POST", "/auth/refresh", json={"refresh_token": self.login.refresh_token}
-        )
-        if response.is_error:
-            why = explain(response).removesuffix("; sign in again")
-            raise RemoteError(f"the session at {self.login.url} has ended ({why}); {SIGN_IN_AGAIN}")
-        pair = _body(response)
-        self.login = self.login.model_copy(
-            update={"access_token": pair["access_token"], "refresh_token": pair["refresh_token"]}
-        )
-        self._store(self.login)
+        with self._exclusive():
+            stored = self._latest()
+            if (
+                stored is not None
+                and stored.url == self.login.url
+                and stored.refresh_token not in (None, self.login.refresh_token)
+            ):
+                self.login = stored  # another command refreshed it meanwhile
+                return
+            response = _send(
+                self._http, "POST", "/auth/refresh", json={"refresh_token": self.login.refresh_token}
+            )
+            if response.is_error:
+                why = explain(response).removesuffix("; sign in again")
+                raise RemoteError(f"the session at {self.login.url} has ended ({why}); {SIGN_IN_AGAIN}")
+            pair = _body(response)
+            self.login = self.login.model_copy(
+                update={"access_token": pair["access_token"], "refresh_token": pair["refresh_token"]}
+            )
+            self._store(self.login)
 
     def start_run(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST /runs: a stored definition (`definition`) or an inline one (`source`, `format`)."""
@@ -191,6 +214,43 @@ class Remote:
         path = f"/runs/{quote(run_id, safe='')}/signals/{quote(name, safe='')}"
         receipt: dict[str, Any] = self.call("POST", path, json=payload, key=key)
         return receipt
+
+    def events(self, run_id: str, after: str | None = None) -> Iterator[dict[str, Any]]:
+        """GET /runs/{id}/stream: the run's events as they happen, until it has ended. A dropped
+        connection is resumed with Last-Event-ID, so no event is lost or shown twice."""
+        path = f"/runs/{quote(run_id, safe='')}/stream"
+        timeout = httpx.Timeout(TIMEOUT_S, read=STREAM_READ_TIMEOUT_S)
+        last, failures, refreshed = after, 0, False
+        while True:
+            headers = {**self._headers(), **({"Last-Event-ID": last} if last else {})}
+            try:
+                with self._http.stream("GET", path, headers=headers, timeout=timeout) as response:
+                    if response.status_code == httpx.codes.UNAUTHORIZED and not refreshed:
+                        if self.login.refresh_token is None:
+                            response.read()
+                            raise RemoteError(f"{explain(response)}; {SIGN_IN_AGAIN}")
+                        refreshed = True
+                        self._refresh()
+                        continue
+                    if response.is_error:
+                        response.read()
+                        raise RemoteError(explain(response))
+                    parser = SseParser()
+                    for line in response.iter_lines():
+                        message = parser.feed(line)
+                        if message is None:
+                            continue
+                        if message.event == "end":
+                            return
+                        event: dict[str, Any] = json.loads(message.data)
+                        last, failures, refreshed = event["id"], 0, False
+                        yield event
+                    raise httpx.RemoteProtocolError("the stream ended before the run did")
+            except httpx.TransportError as exc:
+                failures += 1
+                if failures > STREAM_RETRIES:
+                    raise RemoteError(f"lost the event stream of {run_id} ({exc}); try again") from None
+                self._sleep(min(0.25 * 2**failures, 5.0))
 
     def logout(self) -> bool:
         """Revoke this login's refresh token at the API; False when it had ended already."""

@@ -4,9 +4,10 @@ owner only."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError, model_validator
@@ -83,6 +84,23 @@ def save_login(path: Path, login: StoredLogin) -> None:
             raise
     except OSError as exc:
         raise StoredLoginError(f"cannot write the credentials file {path}: {exc.strerror}") from None
+
+
+@contextlib.contextmanager
+def login_lock(path: Path) -> Iterator[None]:
+    """Hold the stored login's lock: two commands that refresh at once (`stepwise watch` in
+    one terminal, `stepwise respond` in another) must not both spend the same refresh token,
+    which the API takes for a stolen one and ends the session."""
+    try:
+        _make_folders(path.parent)
+        descriptor = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as exc:
+        raise StoredLoginError(f"cannot lock the credentials file {path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def remove_login(path: Path) -> bool:

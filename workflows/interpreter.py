@@ -26,11 +26,13 @@ MAX_GOTOS = 100
 class StepError(Exception):
     """A step failed: its id, an error type and a message for people."""
 
-    def __init__(self, step_id: str, error_type: str, message: str) -> None:
+    def __init__(self, step_id: str, error_type: str, message: str, in_history: bool = False) -> None:
         super().__init__(f"step '{step_id}': {message}")
         self.step_id = step_id
         self.error_type = error_type
         self.message = message
+        # True when history shows the failure already (a failed activity or child run).
+        self.in_history = in_history
 
 
 class Rewind(Exception):
@@ -65,10 +67,15 @@ class RunInfo:
         return {"id": self.id, "definition_hash": self.definition_hash, "started_at": self.started_at}
 
 
+# Where a node runs: the (for_each or loop id, index or iteration) of each enclosing iteration.
+Path = tuple[tuple[str, int], ...]
+
+
 class Executor(Protocol):
     """Runs what the interpreter cannot: activities, human steps, child runs, waits."""
 
-    async def module(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]: ...
+    async def module(self, node: p.ModuleNode, inputs: dict[str, Any], path: Path = ()) -> dict[str, Any]:
+        """Run a module step that is not pure; `path` says which iteration it belongs to."""
 
     async def call(self, node: p.CallNode, run_input: Any) -> Any: ...
 
@@ -82,10 +89,29 @@ class Executor(Protocol):
         return False
 
 
+class StepNotes(Protocol):
+    """Hears of step changes that the executor's own work does not show (RunWorkflow writes
+    them into history: workflows/engine/journal.py)."""
+
+    def step(
+        self,
+        change: str,
+        node: p.PlanNode,
+        path: Path,
+        outputs: dict[str, Any] | None = None,
+        error: StepError | None = None,
+    ) -> None: ...
+
+
+def leaves_own_trace(node: p.PlanNode) -> bool:
+    """True for nodes whose work is an activity, so history names their start and end."""
+    return isinstance(node, p.ModuleNode) and node.runs == "activity"
+
+
 class PureOnly:
     """An executor for plans of pure steps: anything else is an error naming the step."""
 
-    async def module(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]:
+    async def module(self, node: p.ModuleNode, inputs: dict[str, Any], path: Path = ()) -> dict[str, Any]:
         raise StepError(node.id, "NotAvailable", f"module {node.module} needs a worker ({node.runs})")
 
     async def call(self, node: p.CallNode, run_input: Any) -> Any:
@@ -107,9 +133,10 @@ class Frame:
 
     steps: dict[str, Any] = field(default_factory=dict)
     names: dict[str, Any] = field(default_factory=dict)
+    path: Path = ()
 
     def child(self, **names: Any) -> Frame:
-        return Frame(dict(self.steps), {**self.names, **names})
+        return Frame(dict(self.steps), {**self.names, **names}, self.path)
 
 
 @dataclass(frozen=True)
@@ -155,8 +182,10 @@ class Interpreter:
         run_input: Any,
         run: RunInfo,
         resume: Resume | None = None,
+        notes: StepNotes | None = None,
     ) -> None:
         self.plan = plan
+        self.notes = notes
         self.registry = registry
         self.executor = executor
         self.input = run_input
@@ -260,6 +289,7 @@ class Interpreter:
                         if node.after and not any(self._taken(e, outcome) for e in node.after):
                             outcome[node.id] = _Done(False)
                             self.progress[node.id] = "skipped"
+                            self._note("skip", node, frame)
                         else:
                             launch(node, None)
                 if not running:
@@ -282,6 +312,8 @@ class Interpreter:
                     raise exc
                 self.progress[node_id] = "failed"
                 node = next(n for n in body.nodes if n.id == node_id)
+                if exc.step_id == node_id and not exc.in_history:
+                    self._note("fail", node, frame, error=exc)
                 on_error = node.on_error if isinstance(node, p.ModuleNode) else p.OnError()
                 if on_error.action == "fail":
                     raise exc
@@ -319,15 +351,37 @@ class Interpreter:
         self, node: p.PlanNode, frame: Frame, error: StepError | None, resume: Resuming | None = None
     ) -> str | None:
         """Run one node (or carry on inside it, when resuming); returns the branch a route chose."""
-        local = frame if error is None else Frame(frame.steps, {**frame.names, "error": _error_scope(error)})
+        local = (
+            frame
+            if error is None
+            else Frame(frame.steps, {**frame.names, "error": _error_scope(error)}, frame.path)
+        )
         self.progress[node.id] = "running"
         if resume is None and node.when is not None and not self._truthy(node.when, local, node.id, "if"):
             self.progress[node.id] = "skipped"
+            self._note("skip", node, frame)
             return None
+        traced = leaves_own_trace(node)
+        if resume is None and not traced:
+            self._note("start", node, frame)
         branch = await self._run_node(node, frame, local, resume)
         self.progress[node.id] = "done"
+        if not traced:
+            module = isinstance(node, p.ModuleNode)  # pure or human: its outputs are noted
+            self._note("done", node, frame, outputs=frame.steps.get(node.id) if module else None)
         await self.executor.pace()
         return branch
+
+    def _note(
+        self,
+        change: str,
+        node: p.PlanNode,
+        frame: Frame,
+        outputs: dict[str, Any] | None = None,
+        error: StepError | None = None,
+    ) -> None:
+        if self.notes is not None:
+            self.notes.step(change, node, frame.path, outputs, error)
 
     async def _run_node(
         self, node: p.PlanNode, frame: Frame, local: Frame, resume: Resuming | None
@@ -398,7 +452,7 @@ class Interpreter:
             for name, value in node.inputs.items()
         }
         if node.runs != "workflow":
-            return await self.executor.module(node, inputs)
+            return await self.executor.module(node, inputs, frame.path)
         spec = self.registry.get(node.module)
         if spec is None or spec.run is None:
             raise StepError(node.id, "UnknownModule", f"module {node.module} is not registered here")
@@ -424,6 +478,7 @@ class Interpreter:
         async def iteration(index: int, item: Any) -> None:
             async with gate:
                 child = frame.child(**{node.item_name: item, "index": index})
+                child.path = (*frame.path, (node.id, index))
                 await self.body(node.body, child)
                 if node.collect is not None:
                     results[index] = self._render(node.collect, child, node.id, "collect")
@@ -442,9 +497,11 @@ class Interpreter:
         """Iterations `start`.. (resuming inside `start` when `inner` says where); between
         iterations is a safe point to continue as new."""
         outer = frame.names.get("loop")
+        outer_path = frame.path
         try:
             for iteration in range(start, node.max_iterations + 1):
                 frame.names["loop"] = {"iteration": iteration}
+                frame.path = (*outer_path, (node.id, iteration))
                 if container is not None:
                     container.iteration = iteration
                 await self.body(node.body, frame, inner)
@@ -455,6 +512,7 @@ class Interpreter:
                     container.iteration = iteration + 1
                     self._safe_point(frame)
         finally:
+            frame.path = outer_path
             if outer is None:
                 frame.names.pop("loop", None)
             else:

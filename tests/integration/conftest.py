@@ -111,7 +111,7 @@ def _handler(server: HttpServer) -> type[BaseHTTPRequestHandler]:
                         "header": self.headers.get("x-token"),
                     },
                 )
-            elif path == "/flaky":
+            elif path == "/flaky" or path.startswith("/flaky/"):
                 if count == 1:
                     self._send(503, {"error": "busy"}, {"retry-after": "1"})
                 else:

@@ -3,9 +3,10 @@ with the test's task-queue prefix (the `stack` fixture's workers serve its runs)
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest_asyncio
 
@@ -19,19 +20,28 @@ if TYPE_CHECKING:  # conftest imports this module for its fixture
     from tests.integration.conftest import Stack
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def runs_api(stack: Stack, tmp_path: Path) -> AsyncIterator[Api]:
-    """The API over HTTP (ASGI transport), its runs on the `stack`'s dev server and workers."""
+@contextlib.asynccontextmanager
+async def api_on_stack(stack: Stack, tmp_path: Path, **settings: Any) -> AsyncIterator[Api]:
+    """The API over HTTP (ASGI transport), its runs on the `stack`'s dev server and workers;
+    `settings` override the defaults."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'stepwise.db'}"
     run_apart(upgrade(url))
     host, _, port = stack.env.client.service_client.config.target_host.rpartition(":")
-    settings = Settings(
+    chosen = Settings(
         data_dir=tmp_path,
         database_url=url,
         secret_key=TEST_SECRET,
         temporal_host=host,
         temporal_port=int(port),
         task_queue_prefix=stack.settings.task_queue_prefix,
+        **settings,
     )
-    async with running_api(settings, registry=registry()) as api:
+    async with running_api(chosen, registry=registry()) as api:
+        yield api
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def runs_api(stack: Stack, tmp_path: Path) -> AsyncIterator[Api]:
+    """The API over HTTP (ASGI transport), its runs on the `stack`'s dev server and workers."""
+    async with api_on_stack(stack, tmp_path) as api:
         yield api

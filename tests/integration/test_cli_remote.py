@@ -244,6 +244,10 @@ def test_inbox_respond_and_signal_answer_a_run_started_through_the_cli(
     started = stack.cli("run", str(definition))
     assert started.returncode == 0, started.stderr
     run_id = started.stderr.split("started run ")[1].split()[0]
+    # `stepwise watch` follows the run through the API's event stream until it ends.
+    watching = subprocess.Popen(
+        [SCRIPT, "watch", run_id], env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     listed: list[dict[str, Any]] = []
 
     def in_the_inbox() -> None:
@@ -273,6 +277,17 @@ def test_inbox_respond_and_signal_answer_a_run_started_through_the_cli(
         assert (detail["state"], detail["output"]) == ("completed", [True, {"amount": 5}])
 
     eventually(finished)
+    out, err = watching.communicate(timeout=120)
+    assert watching.returncode == 0, err
+    lines = out.splitlines()
+    assert "workflow_start" in lines[0]
+    assert "remote-sign-off by root" in lines[0]
+    assert any("interaction_request" in line and "go-1: Continue (for root)" in line for line in lines)
+    assert any("interaction_response" in line and "answered by root" in line for line in lines)
+    assert any("timer" not in line and "step_complete" in line and "paid" in line for line in lines)
+    assert "workflow_complete" in lines[-2]
+    assert "completed" in lines[-2]
+    assert lines[-1] == f"[{'#' * 24}] 100% 2/2 steps"
 
 
 def test_an_expired_access_token_is_refreshed_and_a_refused_refresh_says_to_sign_in(stack: DevStack) -> None:

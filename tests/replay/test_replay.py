@@ -10,6 +10,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from core.codec import encrypted_converter
+from tests.replay.record import replay_keys
 from workers.worker import sandbox
 from workflows.engine.run import RunWorkflow
 
@@ -22,9 +24,10 @@ def load(path: Path) -> WorkflowHistory:
 
 
 def replayer() -> Replayer:
-    return Replayer(
-        workflows=[RunWorkflow], data_converter=pydantic_data_converter, workflow_runner=sandbox()
-    )
+    """Histories recorded before encryption hold plain payloads; the newer ones are sealed with
+    the test-only key (the codec opens only payloads it sealed)."""
+    converter = encrypted_converter(pydantic_data_converter, replay_keys())
+    return Replayer(workflows=[RunWorkflow], data_converter=converter, workflow_runner=sandbox())
 
 
 def test_there_are_histories_to_replay() -> None:

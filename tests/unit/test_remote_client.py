@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
 from core.remote import Remote, RemoteError, base_url, open_http, sign_in
-from core.stored_login import StoredLogin
+from core.stored_login import StoredLogin, load_login, login_lock, save_login
 
 URL = "http://api.test"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -75,6 +76,31 @@ def test_an_expired_token_is_refreshed_once_and_the_new_pair_stored() -> None:
     assert remote.call("GET", "/users/me") == {"username": "ada"}
     assert stored == [StoredLogin(url=URL, access_token="fresh", refresh_token="r2")]
     assert json.loads(seen[1].content) == {"refresh_token": "r1"}
+
+
+def test_a_pair_another_command_refreshed_meanwhile_is_taken_instead_of_refreshing(
+    tmp_path: Path,
+) -> None:
+    """Refresh tokens are single-use: spending the stale one would end the session."""
+    seen: list[httpx.Request] = []
+    path = tmp_path / "credentials.json"
+    save_login(path, StoredLogin(url=URL, access_token="theirs", refresh_token="r2"))
+
+    def me(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] == "Bearer theirs":
+            return httpx.Response(200, json={"username": "ada"})
+        return httpx.Response(401, json={"detail": "the access token has expired"})
+
+    routes: dict[tuple[str, str], Handler] = {("GET", "/api/v1/users/me"): me}
+    remote = Remote(
+        StoredLogin(url=URL, access_token="old", refresh_token="r1"),
+        lambda login: save_login(path, login),
+        transport(routes, seen),
+        latest=lambda: load_login(path),
+        exclusive=lambda: login_lock(path),
+    )
+    assert remote.call("GET", "/users/me") == {"username": "ada"}
+    assert [r.url.path for r in seen] == ["/api/v1/users/me", "/api/v1/users/me"]
 
 
 def test_a_refused_refresh_says_to_sign_in_again() -> None:

@@ -20,7 +20,7 @@ class Answers(PureOnly):
         self.script = {k: list(v) for k, v in script.items()}
         self.asked: list[tuple[str, dict[str, Any]]] = []
 
-    async def module(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]:
+    async def module(self, node: p.ModuleNode, inputs: dict[str, Any], path: Any = ()) -> dict[str, Any]:
         if node.runs != "human":
             return await super().module(node, inputs)
         self.asked.append((node.id, inputs))
@@ -236,7 +236,7 @@ def test_a_step_in_an_iteration_cannot_go_back_outside_it() -> None:
 class FakeWriter(Answers):
     """Also answers api.llm: four paragraphs that name the topic and the feedback it saw."""
 
-    async def module(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]:
+    async def module(self, node: p.ModuleNode, inputs: dict[str, Any], path: Any = ()) -> dict[str, Any]:
         if node.module != "api.llm":
             return await super().module(node, inputs)
         self.asked.append((node.id, inputs))

@@ -83,6 +83,8 @@ class ModuleCall(BaseModel):
     step_id: str
     module: str
     inputs: dict[str, Any] = Field(default_factory=dict)
+    # The enclosing for_each and loop iterations: [block id, index or iteration] from the outside.
+    path: list[tuple[str, int]] = Field(default_factory=list)
 
 
 class ModuleResult(BaseModel):

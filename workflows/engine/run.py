@@ -34,6 +34,7 @@ from workflows.engine.human import (
     request_for,
     tally,
 )
+from workflows.engine.journal import JOURNAL_MEMO, JOURNAL_PATCH, Journal
 from workflows.engine.models import (
     EVENT_SIGNAL,
     EVENT_UPDATE,
@@ -58,7 +59,7 @@ from workflows.engine.models import (
     StepStatus,
 )
 from workflows.engine.registry import current_registry
-from workflows.interpreter import ContinueAsNewRequested, Interpreter, RunInfo, StepError
+from workflows.interpreter import ContinueAsNewRequested, Interpreter, Path, RunInfo, StepError
 
 STATUS_KEY = SearchAttributeKey.for_keyword("StepwiseStatus")
 DEFINITION_KEY = SearchAttributeKey.for_keyword("StepwiseDefinition")
@@ -93,6 +94,8 @@ class RunWorkflow:
         self._listening: dict[str, int] = {}
         self._waits = 0
         self._children = 0
+        # Set in run() for runs that keep a journal (histories from before JOURNAL_PATCH do not).
+        self._journal: Journal | None = None
 
     @workflow.run
     async def run(self, run: RunInput) -> RunOutput:
@@ -106,8 +109,16 @@ class RunWorkflow:
         # Signals in the first activation are handled before this method starts: keep them.
         self._events = [*run.pending_events, *self._events]
         self._children = run.children_started
+        if workflow.patched(JOURNAL_PATCH):
+            self._journal = Journal()
         interpreter = Interpreter(
-            run.plan, current_registry(), _Executor(self), run.input, run_info, run.resume
+            run.plan,
+            current_registry(),
+            _Executor(self),
+            run.input,
+            run_info,
+            run.resume,
+            notes=self if self._journal is not None else None,
         )
         self._interpreter = interpreter
         # Kept so the task is not collected while it waits; it ends with the run.
@@ -227,6 +238,29 @@ class RunWorkflow:
         """The human steps waiting for an answer now."""
         return list(self._interactions.values())
 
+    def step(
+        self,
+        change: str,
+        node: p.PlanNode,
+        path: Path,
+        outputs: dict[str, Any] | None = None,
+        error: StepError | None = None,
+    ) -> None:
+        """A step change that history shows no other way: into the journal (see journal.py)."""
+        assert self._journal is not None
+        module = node.module if isinstance(node, p.ModuleNode) else None
+        failure = (error.error_type, error.message) if error else None
+        if self._journal.note(change, node.id, path, node.kind, module, outputs, failure):
+            self._write_journal()
+
+    def _write_journal(self, memo: dict[str, Any] | None = None) -> None:
+        """Upsert `memo` (if any) with the journal's pending entries, in one command."""
+        fields = dict(memo or {})
+        if self._journal is not None and self._journal.pending:
+            fields[JOURNAL_MEMO] = self._journal.take()
+        if fields:
+            workflow.upsert_memo(fields)
+
     def open_interaction(self, node: p.ModuleNode, inputs: dict[str, Any]) -> str:
         self._opened += 1
         interaction_id = f"{node.id}-{self._opened}"
@@ -279,16 +313,19 @@ class RunWorkflow:
         if updates:
             workflow.upsert_search_attributes(updates)
         summaries = [r.summary().model_dump(mode="json") for r in self._interactions.values()]
+        memo: dict[str, Any] = {}
         if summaries != self._shown_inbox:
             self._shown_inbox = summaries
-            workflow.upsert_memo({INBOX_MEMO: summaries or None})
+            memo[INBOX_MEMO] = summaries or None
+        self._write_journal(memo)
 
     async def _show_what_no_step_showed(self) -> None:
         """A deferred change is normally shown when the step that answered goes on and blocks
         (`_flush`); when nothing does in this activation (its branch ended while another waits),
         show it here, after letting the woken steps run first."""
+        journal = self._journal
         while True:
-            await workflow.wait_condition(lambda: self._unshown)
+            await workflow.wait_condition(lambda: self._unshown or (journal is not None and journal.pending))
             for _ in range(SETTLE_TURNS):
                 await asyncio.sleep(0)
             self._flush()
@@ -297,8 +334,10 @@ class RunWorkflow:
         """Before the run blocks (or ends): show deferred changes, and `status` if given."""
         if self._unshown:
             self._publish(status or self._pending_status)
-        elif status is not None:
+            return
+        if status is not None:
             self._set_status(status)
+        self._write_journal()
 
     def _set_awaiting(self) -> None:
         """Histories from before ONE_UPSERT_PATCH: each change of who may answer on its own."""
@@ -403,13 +442,17 @@ class _Executor:
                 summary="yield after long pure work",
             )
 
-    async def module(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]:
+    async def module(self, node: p.ModuleNode, inputs: dict[str, Any], path: Path = ()) -> dict[str, Any]:
         if node.runs == "human":
             return await self.human(node, inputs)
         if node.queue is None:
             raise StepError(node.id, "NotAvailable", f"{node.module} has no task queue")
         call = ModuleCall(
-            run_id=workflow.info().workflow_id, step_id=node.id, module=node.module, inputs=inputs
+            run_id=workflow.info().workflow_id,
+            step_id=node.id,
+            module=node.module,
+            inputs=inputs,
+            path=list(path),
         )
         retry = node.retry or p.RetryPolicy()
         self.owner._flush()
@@ -569,11 +612,13 @@ def _delay(node: p.WaitNode, duration: Any, until: Any) -> timedelta:
 
 
 def _step_error(step_id: str, exc: ActivityError | ChildWorkflowError) -> StepError:
+    """The failure of an activity or child run, which history shows already."""
     cause = exc.cause
     if isinstance(cause, ApplicationError):
-        return StepError(step_id, cause.type or "ApplicationError", cause.message)
+        return StepError(step_id, cause.type or "ApplicationError", cause.message, in_history=True)
     if isinstance(cause, ActivityTimeoutError):
-        return StepError(step_id, "Timeout", f"timed out ({cause.type.name if cause.type else 'timeout'})")
+        kind = cause.type.name if cause.type else "timeout"
+        return StepError(step_id, "Timeout", f"timed out ({kind})", in_history=True)
     if cause is not None:
-        return StepError(step_id, type(cause).__name__, str(cause))
-    return StepError(step_id, type(exc).__name__, str(exc))
+        return StepError(step_id, type(cause).__name__, str(cause), in_history=True)
+    return StepError(step_id, type(exc).__name__, str(exc), in_history=True)

@@ -1,0 +1,102 @@
+"""A run's events: a page at a time (GET .../events), or live as Server-Sent Events
+(GET .../stream), both read out of the run's Temporal history (core/run_history.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from temporalio.client import Client
+
+from api.deps import RunsReader, TemporalClient
+from api.problems import not_found, unprocessable
+from api.responses import errors
+from api.run_access import owned_run
+from core.run_events import BadCursor, Cursor, RunEvent
+from core.run_history import follow_events, read_events
+from core.run_views import RunNotFound
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+# How long a browser's EventSource waits before it reconnects after a dropped stream.
+RECONNECT_MS = 2_000
+AFTER_DESCRIPTION = "An event's `id` (or the page's `cursor`): only what came after it"
+LAST_ID_DESCRIPTION = "Sent by a reconnecting EventSource: the stream goes on after it"
+
+
+class RunEventsPage(BaseModel):
+    events: list[RunEvent]
+    cursor: str = Field(description="Pass as `after` to read on; the last event's id")
+    ended: bool = Field(description="The run (and every run it called) has ended and all is read")
+
+
+def _cursor(text: str | None, what: str) -> Cursor:
+    try:
+        return Cursor.parse(text)
+    except BadCursor as exc:
+        raise unprocessable(f"{what}: {exc}") from None
+
+
+@router.get("/{run_id}/events", response_model=RunEventsPage, responses=errors(403, 404, 422, 503))
+async def events(
+    run_id: str,
+    principal: RunsReader,
+    client: TemporalClient,
+    after: Annotated[str | None, Query(description=AFTER_DESCRIPTION, max_length=4_000)] = None,
+    limit: Annotated[int, Query(ge=1, le=1_000)] = 1_000,
+) -> RunEventsPage:
+    """The run's events in order: its steps, modules, human steps, retries, timers and those
+    of the runs it called; the run's owner, an operator or an admin."""
+    cursor = _cursor(after, "after")
+    await owned_run(client, run_id, principal)
+    try:
+        page = await read_events(client, run_id, cursor, limit)
+    except RunNotFound:
+        raise not_found("run", run_id) from None
+    return RunEventsPage(events=page.events, cursor=page.cursor, ended=page.ended)
+
+
+@router.get(
+    "/{run_id}/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "Server-Sent Events: each `data:` is a run event (JSON), its `id:` the "
+            "event's id; `event: end` closes the stream once the run has ended.",
+        },
+        **errors(403, 404, 422, 503),
+    },
+)
+async def stream(
+    run_id: str,
+    principal: RunsReader,
+    client: TemporalClient,
+    after: Annotated[str | None, Query(description=AFTER_DESCRIPTION, max_length=4_000)] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(description=LAST_ID_DESCRIPTION, max_length=4_000),
+    ] = None,
+) -> StreamingResponse:
+    """The run's events as they happen, as Server-Sent Events, from the start (or after
+    `Last-Event-ID` / `after`); ends after the run has ended."""
+    cursor = _cursor(last_event_id or after, "Last-Event-ID" if last_event_id else "after")
+    await owned_run(client, run_id, principal)
+    return StreamingResponse(
+        _sse(client, run_id, cursor),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _sse(client: Client, run_id: str, cursor: Cursor) -> AsyncIterator[str]:
+    yield f"retry: {RECONNECT_MS}\n\n"
+    async for event in follow_events(client, run_id, cursor):
+        if event is None:
+            yield ": still running\n\n"
+            continue
+        yield f"id: {event.id}\ndata: {event.model_dump_json()}\n\n"
+    yield f"event: end\ndata: {json.dumps({'cursor': str(cursor)})}\n\n"

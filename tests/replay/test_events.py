@@ -1,0 +1,96 @@
+"""Run events derived from recorded histories (core/run_events.py), offline: the recorded
+runs' steps, blocks, human steps, retries, child runs and timers come out complete and in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from core.codec import encrypted_converter
+from core.run_events import ROOT, Cursor, Deriver, child_key, with_ids
+from tests.replay.record import replay_keys
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def _events(workflow_id: str, root: str | None = None) -> tuple[list[dict[str, Any]], Deriver]:
+    history = WorkflowHistory.from_json(workflow_id, (HISTORIES / f"{workflow_id}.json").read_text())
+    converter = encrypted_converter(pydantic_data_converter, replay_keys())
+    deriver = Deriver(converter, root or workflow_id, workflow_id)
+    derived = [d for event in history.events for d in await deriver.derive(event)]
+    key = ROOT if root is None else child_key(root, workflow_id)
+    events = with_ids(key, workflow_id, derived, Cursor())
+    return [e.model_dump(mode="json") for e in events], deriver
+
+
+def _story(events: list[dict[str, Any]], step: str) -> list[str]:
+    return [e["type"] for e in events if e["step"] == step]
+
+
+async def test_blocks_come_out_complete_and_in_order() -> None:
+    events, deriver = await _events("replay-blocks-journal")
+    assert deriver.closed
+    assert [c.workflow_id for c in deriver.children] == ["replay-blocks-journal.child.1"]
+    assert events[0]["type"] == "workflow_start"
+    assert events[0]["data"]["definition"] == "replay-blocks"
+    assert (events[-1]["type"], events[-1]["data"]["status"]) == ("workflow_complete", "completed")
+    for step in ("first", "second"):
+        assert _story(events, step) == ["step_start", "module_start", "module_output", "step_complete"]
+    gets = [(e["type"], e["path"]) for e in events if e["step"] == "get" and e["type"] == "step_complete"]
+    assert sorted(p[0][1] for _, p in gets) == [0, 1, 2]
+    assert [e["path"] for e in events if e["step"] == "bump" and e["type"] == "step_complete"] == [
+        [["refine", 1]],
+        [["refine", 2]],
+    ]
+    assert _story(events, "big") == []
+    assert _story(events, "small") == ["step_start", "module_start", "module_output", "step_complete"]
+    assert _story(events, "missing") == ["step_start", "module_start", "error"]
+    assert "answered 404" in next(e for e in events if e["type"] == "error")["data"]["message"]
+    assert _story(events, "pause") == ["step_start", "timer_started", "timer_fired", "step_complete"]
+    assert _story(events, "child") == ["step_start", "step_complete"]
+    order = [(e["type"], e["step"]) for e in events]
+    assert order.index(("step_complete", "both")) > order.index(("step_complete", "second"))
+    assert order.index(("step_start", "each")) > order.index(("step_complete", "both"))
+
+
+async def test_a_child_run_names_its_caller() -> None:
+    events, _ = await _events("replay-blocks-journal.child.1", root="replay-blocks-journal")
+    assert events[0]["data"]["called_by"] == {"run": "replay-blocks-journal", "step": "child"}
+    assert events[0]["id"].startswith("child.1@0.1.")
+    assert events[-1]["data"]["output"] == 6
+
+
+async def test_human_steps_ask_and_are_answered() -> None:
+    events, _ = await _events("replay-human-journal")
+    assert _story(events, "ask") == [
+        "step_start",
+        "module_start",
+        "interaction_request",
+        "interaction_response",
+        "module_output",
+        "step_complete",
+    ]
+    # A 2-of-3 approval: two answers, the first does not decide it.
+    sign = [e for e in events if e["step"] == "sign" and e["type"] == "interaction_response"]
+    assert [(e["data"]["by"], e["data"]["decided"]) for e in sign] == [("bob", False), ("cy", True)]
+    request = next(e for e in events if e["type"] == "interaction_request" and e["step"] == "pick")
+    assert request["data"]["interaction"]["prompt"] == "Pick one"
+    assert _story(events, "pick")[:4] == [
+        "step_start",
+        "module_start",
+        "interaction_request",
+        "timer_started",
+    ]
+    assert next(e for e in events if e["type"] == "module_output" and e["step"] == "note")["data"] == {
+        "outputs": {"value": "fine", "jump_back_requested": False}
+    }
+
+
+async def test_an_older_history_gives_what_it_holds() -> None:
+    """Histories from before the journal: activities, answers and the end still come out."""
+    events, _ = await _events("replay-blocks")
+    assert _story(events, "first") == ["step_start", "module_start", "module_output", "step_complete"]
+    assert events[-1]["type"] == "workflow_complete"
