@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -57,7 +59,7 @@ def test_the_stream_reader_follows_the_event_stream_format() -> None:
 
 def test_progress_counts_the_runs_own_steps_and_what_it_waits_for() -> None:
     progress = Progress("r")
-    events = [
+    events: list[dict[str, Any]] = [
         {"type": "workflow_start", "run": "r", "data": {"steps": 4, "definition": "d", "owner": "ada"}},
         {"type": "step_complete", "run": "r", "step": "a", "path": [["each", 0]]},
         {"type": "step_complete", "run": "r", "step": "a", "path": [["each", 1]]},
