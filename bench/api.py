@@ -70,10 +70,10 @@ steps:
 
 @contextlib.asynccontextmanager
 async def api_process(
-    client: Client, settings: Settings, data_dir: Path, url: str | None
+    client: Client, settings: Settings, data_dir: Path, url: str | None, **extra_env: str
 ) -> AsyncIterator[str]:
     """`stepwise api` against the dev server, on a migrated database (a SQLite file unless `url`
-    is given) with an admin; yields its base URL."""
+    is given) with an admin; yields its base URL. `extra_env`: more STEPWISE_* settings."""
     url = url or f"sqlite+aiosqlite:///{data_dir / 'stepwise.db'}"
     await upgrade(url)
     await create_first_user(url, "admin", PASSWORD, "admin", None, [])
@@ -89,6 +89,7 @@ async def api_process(
         "STEPWISE_API_PORT": str(api_port),
         "STEPWISE_RATE_LIMIT_LOGIN_PER_MINUTE": "0",
         "STEPWISE_RATE_LIMIT_AUTH_PER_MINUTE": "0",
+        **extra_env,
     }
     script = Path(sys.executable).parent / "stepwise"
     process = await asyncio.create_subprocess_exec(str(script), "api", env=env, stdout=subprocess.DEVNULL)
@@ -109,7 +110,7 @@ async def api_process(
 
 
 @contextlib.asynccontextmanager
-async def worker_process(client: Client, settings: Settings) -> AsyncIterator[None]:
+async def worker_process(client: Client, settings: Settings, **extra_env: str) -> AsyncIterator[None]:
     """`stepwise worker --all` against the dev server, for the bench's task queues."""
     host, port = client.service_client.config.target_host.rsplit(":", 1)
     env = {
@@ -117,6 +118,7 @@ async def worker_process(client: Client, settings: Settings) -> AsyncIterator[No
         "STEPWISE_TEMPORAL_HOST": host,
         "STEPWISE_TEMPORAL_PORT": port,
         "STEPWISE_TASK_QUEUE_PREFIX": settings.task_queue_prefix,
+        **extra_env,
     }
     script = Path(sys.executable).parent / "stepwise"
     process = await asyncio.create_subprocess_exec(

@@ -395,7 +395,7 @@ class _Out:
     def __init__(self, execution: int, event: HistoryEvent) -> None:
         self.execution = execution
         self.event_id = event.event_id
-        self.at = event.event_time.ToDatetime().isoformat() + "Z"
+        self.at = event.event_time.ToDatetime().isoformat(timespec="microseconds") + "Z"
         self.events: list[Derived] = []
 
     def add(

@@ -17,14 +17,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from workflows.interpreter import Path
+
 # The memo key, and the patch that marks histories whose runs keep a journal.
 JOURNAL_MEMO = "StepwiseJournal"
 JOURNAL_PATCH = "journal"
 # Past this many entries a batch is written at once instead of waiting for the run to block.
 BATCH_ENTRIES = 100
 OUTPUTS_LIMIT = 2_000
-
-Path = tuple[tuple[str, int], ...]
 
 
 class Journal:
