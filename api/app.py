@@ -45,6 +45,7 @@ from core.clock import Clock, utcnow
 from core.codec import EncryptionCodec, configured_keys
 from core.db.engine import create_engine, session_factory
 from core.plugins import load_registry
+from core.run_history import ClosedExecutions
 from core.settings import Settings
 from workflows.modules import Registry
 
@@ -83,6 +84,7 @@ def create_app(
         app.state.principals = principals
         app.state.verified_tokens = VerifiedTokens()
         app.state.plans = plans
+        app.state.closed_executions = ClosedExecutions(settings.events_cache_events)
         app.state.audit_writer = AuditWriter(app.state.sessions)
         keys = configured_keys(settings)
         app.state.codec = EncryptionCodec(keys) if keys is not None else None
@@ -102,7 +104,11 @@ def create_app(
             if settings.retention_days is not None:
                 retention = asyncio.create_task(
                     keep_deleting_expired_runs(
-                        app.state.temporal, settings.retention_days, settings.retention_check_s, clock
+                        app.state.temporal,
+                        settings.retention_days,
+                        settings.retention_check_s,
+                        clock,
+                        app.state.closed_executions,
                     )
                 )
                 stack.push_async_callback(_stop, retention)

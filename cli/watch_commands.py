@@ -64,6 +64,6 @@ async def _watch_direct(run_id: str, settings: Settings, show: Callable[[dict[st
     try:
         async for event in follow_events(client, run_id, Cursor()):
             if event is not None:
-                show(event.model_dump(mode="json"))
+                show(event)
     except RunNotFound:
         raise click.ClickException(f"no run with id {run_id}") from None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
@@ -165,6 +166,17 @@ class Deriver:
         self._inbox: set[str] = set()
         self._updates: dict[str, dict[str, Any]] = {}
 
+    def carried(self) -> dict[str, Any]:
+        """What the next execution's events depend on (see `carry_on`)."""
+        return {"inbox": set(self._inbox), "updates": dict(self._updates), "closed": self.closed}
+
+    def carry_on(self, carried: dict[str, Any], children: list[Child]) -> None:
+        """Stand where the deriver stood after an execution it did not read (a cached one)."""
+        self._inbox = set(carried["inbox"])
+        self._updates = dict(carried["updates"])
+        self.closed = bool(carried["closed"])
+        self.children.extend(children)
+
     def next_execution(self) -> None:
         """The history that follows is the next execution (after a continue-as-new)."""
         self.execution += 1
@@ -184,13 +196,14 @@ class Deriver:
     async def _value(self, payloads: Payloads | None) -> Any:
         if payloads is None or not payloads.payloads:
             return None
-        values = await self.converter.decode(payloads.payloads)
-        return values[0] if values else None
+        return await self._one(payloads.payloads[0])
 
     async def _one(self, payload: Payload) -> Any:
         if not payload.data and not payload.metadata:
             return None
-        return (await self.converter.decode([payload]))[0]
+        codec = self.converter.payload_codec
+        opened = await codec.decode([payload]) if codec is not None else [payload]
+        return self.converter.payload_converter.from_payloads(opened)[0]
 
     async def _failure(self, failure: Failure) -> dict[str, Any]:
         exc = await self.converter.decode_failure(failure)
@@ -394,9 +407,19 @@ class _Out:
 
     def __init__(self, execution: int, event: HistoryEvent) -> None:
         self.execution = execution
+        self.event = event
         self.event_id = event.event_id
-        self.at = event.event_time.ToDatetime().isoformat(timespec="microseconds") + "Z"
+        self._at: str | None = None
         self.events: list[Derived] = []
+
+    @property
+    def at(self) -> str:
+        """The event's time, worked out only for history events that give run events."""
+        if self._at is None:
+            stamp = self.event.event_time
+            moment = datetime.fromtimestamp(stamp.seconds, UTC).replace(microsecond=stamp.nanos // 1000)
+            self._at = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return self._at
 
     def add(
         self,
@@ -487,22 +510,23 @@ _HANDLERS = {
 }
 
 
-def with_ids(key: str, run: str, derived: Iterable[Derived], cursor: Cursor) -> list[RunEvent]:
-    """Give each derived event of a source its cursor, skipping what `cursor` has seen."""
+def with_ids(key: str, run: str, derived: Iterable[Derived], cursor: Cursor) -> list[dict[str, Any]]:
+    """Each derived event of a source as JSON (the fields of RunEvent) with its cursor, skipping
+    what `cursor` has seen. Plain dicts: a page of a thousand is built and sent in a few ms."""
     events = []
     for d in derived:
         if cursor.seen(key, d.position):
             continue
         events.append(
-            RunEvent(
-                id=cursor.advanced(key, d.position),
-                type=d.type,
-                at=d.at,
-                run=run,
-                step=d.step,
-                path=d.path,
-                module=d.module,
-                data=d.data,
-            )
+            {
+                "id": cursor.advanced(key, d.position),
+                "type": d.type,
+                "at": d.at,
+                "run": run,
+                "step": d.step,
+                "path": [list(level) for level in d.path],
+                "module": d.module,
+                "data": d.data,
+            }
         )
     return events

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
@@ -20,7 +22,7 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.run_events import ROOT, Child, Cursor, Derived, Deriver, RunEvent, with_ids
+from core.run_events import ROOT, Child, Cursor, Derived, Deriver, with_ids
 from core.run_views import RunNotFound
 
 PAGE_SIZE = 1_000
@@ -30,7 +32,8 @@ KEEPALIVE_S = 15.0
 
 @dataclass
 class EventsPage:
-    events: list[RunEvent]
+    # Each as JSON, with the fields of core.run_events.RunEvent.
+    events: list[dict[str, Any]]
     # The cursor to read on from: the last event's id, or the one given when there was none.
     cursor: str
     # True when the run and every run it called have ended and nothing is left to read.
@@ -41,6 +44,69 @@ class EventsPage:
 class _Source:
     key: str
     deriver: Deriver
+
+
+@dataclass
+class _Closed:
+    """The derived events of an execution that has ended, and what the next one needs."""
+
+    derived: list[Derived]
+    children: list[Child]
+    carried: dict[str, Any]
+    continued: str | None
+
+
+class ClosedExecutions:
+    """Run events of executions that have ended, kept in memory: such a history never changes,
+    so reading a finished run (or the earlier executions of a long one) again costs no call to
+    Temporal. Least recently read first out, past `max_events` events; `forget` drops a run
+    and the runs it called (when they are deleted)."""
+
+    def __init__(self, max_events: int) -> None:
+        self.max_events = max_events
+        self._kept: OrderedDict[tuple[str, str], _Closed] = OrderedDict()
+        self._count = 0
+
+    def get(self, workflow_id: str, run_id: str) -> _Closed | None:
+        found = self._kept.get((workflow_id, run_id))
+        if found is not None:
+            self._kept.move_to_end((workflow_id, run_id))
+        return found
+
+    def put(self, workflow_id: str, run_id: str, closed: _Closed) -> None:
+        if self.max_events <= 0 or len(closed.derived) > self.max_events:
+            return
+        previous = self._kept.pop((workflow_id, run_id), None)
+        self._count -= len(previous.derived) if previous else 0
+        self._kept[(workflow_id, run_id)] = closed
+        self._count += len(closed.derived)
+        while self._count > self.max_events:
+            _, dropped = self._kept.popitem(last=False)
+            self._count -= len(dropped.derived)
+
+    @property
+    def size(self) -> int:
+        """How many events are kept."""
+        return self._count
+
+    def clear(self) -> None:
+        self._kept.clear()
+        self._count = 0
+
+    def forget(self, run_id: str) -> None:
+        for key in [k for k in self._kept if k[0] == run_id or k[0].startswith(run_id + ".")]:
+            self._count -= len(self._kept.pop(key).derived)
+
+
+NO_CACHE = ClosedExecutions(0)
+_CLOSING = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+}
 
 
 async def first_execution(client: Client, workflow_id: str) -> str:
@@ -62,9 +128,8 @@ async def first_execution(client: Client, workflow_id: str) -> str:
 
 async def _pages(
     client: Client, workflow_id: str, run_id: str, follow: bool
-) -> AsyncIterator[tuple[list[HistoryEvent], str | None]]:
-    """The history pages of one execution; each with the run id that continues it (when the
-    page ends the execution with a continue-as-new)."""
+) -> AsyncIterator[list[HistoryEvent]]:
+    """The history pages of one execution."""
     token = b""
     while True:
         request = GetWorkflowExecutionHistoryRequest(
@@ -75,33 +140,48 @@ async def _pages(
             wait_new_event=follow,
         )
         response = await client.workflow_service.get_workflow_execution_history(request, retry=True)
-        events = list(response.history.events)
-        after = None
-        if events and events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-            after = events[-1].workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-        yield events, after
+        yield list(response.history.events)
         token = response.next_page_token
         if not token:
             return
 
 
 async def _derive_source(
-    client: Client, source: _Source, run_id: str, follow: bool
+    client: Client, source: _Source, run_id: str, follow: bool, cache: ClosedExecutions
 ) -> AsyncIterator[list[Derived]]:
-    """Every derived event of one source, a history page at a time, across continue-as-new."""
+    """Every derived event of one source, a history page at a time, across continue-as-new
+    (executions that have ended come from `cache` when it holds them)."""
     deriver = source.deriver
+    workflow_id = deriver.workflow_id
     while True:
-        continued: str | None = None
-        async for events, after in _pages(client, deriver.workflow_id, run_id, follow):
-            batch: list[Derived] = []
-            for event in events:
-                batch.extend(await deriver.derive(event))
-            continued = after or continued
-            yield batch
-        if continued is None:
+        closed = cache.get(workflow_id, run_id)
+        if closed is not None:
+            deriver.carry_on(closed.carried, closed.children)
+            yield closed.derived
+        else:
+            derived: list[Derived] = []
+            found: list[Child] = []
+            last: HistoryEvent | None = None
+            async for events in _pages(client, workflow_id, run_id, follow):
+                known = len(deriver.children)
+                batch: list[Derived] = []
+                for event in events:
+                    batch.extend(await deriver.derive(event))
+                found.extend(deriver.children[known:])
+                last = events[-1] if events else last
+                derived.extend(batch)
+                yield batch
+            if last is None or last.event_type not in _CLOSING:
+                return  # still running: a later read takes it from here
+            continued = None
+            if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                continued = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            closed = _Closed(derived, found, deriver.carried(), continued or None)
+            cache.put(workflow_id, run_id, closed)
+        if closed.continued is None:
             return
         deriver.next_execution()
-        run_id = continued
+        run_id = closed.continued
 
 
 def _source(client: Client, root_id: str, child: Child | None = None) -> _Source:
@@ -109,16 +189,24 @@ def _source(client: Client, root_id: str, child: Child | None = None) -> _Source
     return _Source(child.key if child else ROOT, Deriver(client.data_converter, root_id, workflow_id))
 
 
-async def read_events(client: Client, run_id: str, after: Cursor, limit: int) -> EventsPage:
-    """The run's events after `after`, at most `limit`, merged across its sources by time."""
-    start = await first_execution(client, run_id)
+async def read_events(
+    client: Client,
+    run_id: str,
+    after: Cursor,
+    limit: int,
+    first_run_id: str | None = None,
+    cache: ClosedExecutions = NO_CACHE,
+) -> EventsPage:
+    """The run's events after `after`, at most `limit`, merged across its sources by time.
+    `first_run_id`, when the caller knows it (a run's description gives it), saves a call."""
+    start = first_run_id or await first_execution(client, run_id)
     pending: list[tuple[_Source, str]] = [(_source(client, run_id), start)]
     lists: list[list[tuple[_Source, Derived]]] = []
     closed = True
     while pending:
         source, first = pending.pop(0)
         derived: list[tuple[_Source, Derived]] = []
-        async for batch in _derive_source(client, source, first, follow=False):
+        async for batch in _derive_source(client, source, first, False, cache):
             derived.extend((source, d) for d in batch if not after.seen(source.key, d.position))
         lists.append(derived)
         closed = closed and source.deriver.closed
@@ -126,22 +214,28 @@ async def read_events(client: Client, run_id: str, after: Cursor, limit: int) ->
     # Each source's events stay in their order; sources interleave by the time of their events.
     merged = heapq.merge(*lists, key=lambda item: item[1].at)
     chosen = [item for _, item in zip(range(limit + 1), merged, strict=False)]
-    events: list[RunEvent] = []
+    events: list[dict[str, Any]] = []
     for source, d in chosen[:limit]:
         events.extend(with_ids(source.key, source.deriver.workflow_id, [d], after))
     return EventsPage(events=events, cursor=str(after), ended=closed and len(chosen) <= limit)
 
 
-async def follow_events(client: Client, run_id: str, after: Cursor) -> AsyncIterator[RunEvent | None]:
+async def follow_events(
+    client: Client,
+    run_id: str,
+    after: Cursor,
+    first_run_id: str | None = None,
+    cache: ClosedExecutions = NO_CACHE,
+) -> AsyncIterator[dict[str, Any] | None]:
     """The run's events after `after` as they enter history, until the run and every run it
     called have ended; None now and then while nothing happens (a keep-alive)."""
-    start = await first_execution(client, run_id)
+    start = first_run_id or await first_execution(client, run_id)
     queue: asyncio.Queue[tuple[_Source, list[Derived]] | _Source | BaseException] = asyncio.Queue()
     tasks: list[asyncio.Task[None]] = []
 
     async def read(source: _Source, first: str) -> None:
         try:
-            async for batch in _derive_source(client, source, first, follow=True):
+            async for batch in _derive_source(client, source, first, True, cache):
                 await queue.put((source, batch))
                 for child in source.deriver.children:
                     spawn(_source(client, run_id, child), child.run_id)

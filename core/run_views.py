@@ -71,6 +71,8 @@ class RunSummary:
     awaiting: list[str]
     version: int | None
     plan_hash: str | None
+    # The run id of its first execution (continue-as-new makes later ones).
+    first_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ async def summary_of(execution: WorkflowExecution) -> RunSummary:
         awaiting=list(attributes.get(AWAITING_KEY) or []),
         version=int(version) if isinstance(version, int) else None,
         plan_hash=memo.get(PLAN_HASH_MEMO),
+        first_run_id=execution.raw_info.first_run_id or None,
     )
 
 

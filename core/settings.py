@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # started by name gets it); an upload through that process applies at once, one through
     # another replica within this time. 0 reads it on every start. `name@N` is always exact.
     definitions_cache_s: float = Field(default=5.0, ge=0)
+    # How many run events (of executions that have ended, whose history never changes) an API
+    # process keeps in memory, so reading a finished run again asks Temporal nothing. 0: none.
+    events_cache_events: int = Field(default=100_000, ge=0)
     # Browser origins allowed to call the API (scheme://host[:port]); ["*"] allows any, without credentials.
     cors_origins: list[str] = []
     # Finished runs older than this many days are deleted from Temporal by the API (unset: kept

@@ -37,6 +37,7 @@ async def delete_a_run(
     still going is stopped. The owner, an operator or an admin may."""
     await owned_run(client, run_id, principal)
     deleted = await delete_run(client, run_id)
+    request.app.state.closed_executions.forget(run_id)
     await audit(session, request, "run.delete", now, principal.user_id, run_id, {"executions": deleted})
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -77,6 +78,8 @@ async def delete(
         raise conflict("you cannot delete yourself; ask another admin")
     await written_audit(request)  # a queued event of the user's is pseudonymised with the rest
     deleted = await delete_user(session, client, user, delete_runs)
+    if deleted.runs_deleted:
+        request.app.state.closed_executions.clear()  # their events are not kept here either
     await audit(
         session,
         request,

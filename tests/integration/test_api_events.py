@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from api.routers.run_events import RunEventsPage
 from tests.integration.api_client import Api
 from tests.integration.conftest import HttpServer, Stack
 from tests.integration.run_team import Team
@@ -173,7 +174,9 @@ async def test_events_page_by_page_from_any_cursor(runs_api: Api, http_server: H
     await team.eventually(asking)
     await _answer(team, run_id)
     await team.run_when(run_id, lambda run: run["state"] == "completed")
-    every = (await _events(team, run_id))["events"]
+    whole = await _events(team, run_id)
+    RunEventsPage.model_validate(whole)  # what the OpenAPI document promises
+    every = whole["events"]
     _check_mixed(every, team.name("ada"))
     # Three at a time from the start, and on from any event's id: the same events.
     paged: list[dict[str, Any]] = []
@@ -202,6 +205,9 @@ async def test_events_across_continue_as_new_and_a_child_run(
         done = await team.run_when(run_id, lambda run: run["state"] not in ("running", "waiting"))
         assert done["state"] == "completed", done
         events = (await _events(team, run_id))["events"]
+        # Read again: the executions (all ended now) come from the API's memory this time.
+        assert (await _events(team, run_id))["events"] == events
+        assert api.app.state.closed_executions.size >= len(events)
     # Continued as new after 30 history events: several executions, one start.
     executions = {e["id"].split(".")[0] for e in events}
     assert len(executions) > 1, executions

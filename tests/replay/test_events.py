@@ -23,7 +23,7 @@ async def _events(workflow_id: str, root: str | None = None) -> tuple[list[dict[
     derived = [d for event in history.events for d in await deriver.derive(event)]
     key = ROOT if root is None else child_key(root, workflow_id)
     events = with_ids(key, workflow_id, derived, Cursor())
-    return [e.model_dump(mode="json") for e in events], deriver
+    return events, deriver
 
 
 def _story(events: list[dict[str, Any]], step: str) -> list[str]:

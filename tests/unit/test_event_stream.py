@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.run_events import ROOT, BadCursor, Cursor
+from core.run_events import ROOT, BadCursor, Cursor, Derived
+from core.run_history import ClosedExecutions, _Closed
 from core.run_progress import Progress, describe
 from core.sse import SseMessage, SseParser
 
@@ -71,3 +72,23 @@ def test_progress_counts_the_runs_own_steps_and_what_it_waits_for() -> None:
     assert progress.bar(8) == "[##......]  25% 1/4 steps · waiting for ok-1"
     assert describe({**events[0], "at": "2026-12-02T10:11:12Z"}) == "10:11:12  workflow_start        d by ada"
     assert describe({**events[3], "at": ""}).endswith("<r.sub.1>")
+
+
+def _closed(events: int) -> Any:
+    derived = [Derived((0, i, 0), "step_start", "") for i in range(events)]
+    return _Closed(derived, [], {"inbox": set(), "updates": {}, "closed": True}, None)
+
+
+def test_kept_executions_go_least_recently_read_first_and_with_their_run() -> None:
+    kept = ClosedExecutions(max_events=10)
+    kept.put("a", "1", _closed(4))
+    kept.put("b", "1", _closed(4))
+    assert kept.get("a", "1") is not None  # read last: b goes first
+    kept.put("c", "1", _closed(4))
+    assert (kept.get("b", "1"), kept.size) == (None, 8)
+    kept.put("huge", "1", _closed(11))  # more than it may hold: not kept
+    assert kept.get("huge", "1") is None
+    kept.put("a.sub.1", "9", _closed(1))
+    kept.forget("a")
+    assert (kept.get("a", "1"), kept.get("a.sub.1", "9"), kept.size) == (None, None, 4)
+    assert ClosedExecutions(0).get("a", "1") is None
