@@ -47,7 +47,7 @@ class _Source:
 
 
 @dataclass
-class _Closed:
+class ClosedExecution:
     """The derived events of an execution that has ended, and what the next one needs."""
 
     derived: list[Derived]
@@ -64,16 +64,16 @@ class ClosedExecutions:
 
     def __init__(self, max_events: int) -> None:
         self.max_events = max_events
-        self._kept: OrderedDict[tuple[str, str], _Closed] = OrderedDict()
+        self._kept: OrderedDict[tuple[str, str], ClosedExecution] = OrderedDict()
         self._count = 0
 
-    def get(self, workflow_id: str, run_id: str) -> _Closed | None:
+    def get(self, workflow_id: str, run_id: str) -> ClosedExecution | None:
         found = self._kept.get((workflow_id, run_id))
         if found is not None:
             self._kept.move_to_end((workflow_id, run_id))
         return found
 
-    def put(self, workflow_id: str, run_id: str, closed: _Closed) -> None:
+    def put(self, workflow_id: str, run_id: str, closed: ClosedExecution) -> None:
         if self.max_events <= 0 or len(closed.derived) > self.max_events:
             return
         previous = self._kept.pop((workflow_id, run_id), None)
@@ -176,7 +176,7 @@ async def _derive_source(
             continued = None
             if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
                 continued = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-            closed = _Closed(derived, found, deriver.carried(), continued or None)
+            closed = ClosedExecution(derived, found, deriver.carried(), continued or None)
             cache.put(workflow_id, run_id, closed)
         if closed.continued is None:
             return

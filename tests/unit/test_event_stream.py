@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.run_events import ROOT, BadCursor, Cursor, Derived
-from core.run_history import ClosedExecutions, _Closed
+from core.run_history import ClosedExecution, ClosedExecutions
 from core.run_progress import Progress, describe
 from core.sse import SseMessage, SseParser
 
@@ -76,7 +76,7 @@ def test_progress_counts_the_runs_own_steps_and_what_it_waits_for() -> None:
 
 def _closed(events: int) -> Any:
     derived = [Derived((0, i, 0), "step_start", "") for i in range(events)]
-    return _Closed(derived, [], {"inbox": set(), "updates": {}, "closed": True}, None)
+    return ClosedExecution(derived, [], {"inbox": set(), "updates": {}, "closed": True}, None)
 
 
 def test_kept_executions_go_least_recently_read_first_and_with_their_run() -> None:
