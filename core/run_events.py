@@ -14,6 +14,7 @@ the sources' events interleave.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -417,8 +418,7 @@ class _Out:
         """The event's time, worked out only for history events that give run events."""
         if self._at is None:
             stamp = self.event.event_time
-            moment = datetime.fromtimestamp(stamp.seconds, UTC).replace(microsecond=stamp.nanos // 1000)
-            self._at = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            self._at = f"{_second(stamp.seconds)}.{stamp.nanos // 1000:06d}Z"
         return self._at
 
     def add(
@@ -434,6 +434,12 @@ class _Out:
             step, path, module = activity.step, activity.path, activity.module
         position = (self.execution, self.event_id, len(self.events))
         self.events.append(Derived(position, type_, self.at, step, path or [], module, data or {}))
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    """A second as ISO 8601 (many events share one: formatting it once saves time)."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _journal_entry(entry: dict[str, Any], out: _Out) -> None:
