@@ -16,10 +16,12 @@ from api.audit_writer import AuditWriter
 from api.docs_page import install_docs_page
 from api.errors import install_error_handling
 from api.hardening import install_hardening
+from api.metrics import install_metrics
 from api.oidc_provider import OidcProvider, provider_http_client
 from api.plan_cache import PlanCache
 from api.principal_cache import PrincipalCache, VerifiedTokens
 from api.problems import ProblemsError, problems_response
+from api.request_spans import install_request_spans
 from api.retention import keep_deleting_expired_runs
 from api.routers import (
     api_keys,
@@ -45,6 +47,7 @@ from core.codec import EncryptionCodec, configured_keys
 from core.db.engine import create_engine, session_factory
 from core.plugins import load_registry
 from core.settings import Settings
+from core.tracing import flush_traces, tracer
 from workflows.modules import Registry
 
 API_PREFIX = "/api/v1"
@@ -66,6 +69,7 @@ def create_app(
     incomplete."""
     settings = settings or Settings()
     oidc_config = OidcConfig.from_settings(settings)
+    traced = tracer(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,6 +92,8 @@ def create_app(
         app.state.temporal = TemporalConnection(settings)
         app.state.registry = registry if registry is not None else _load_registry()
         async with contextlib.AsyncExitStack() as stack:
+            if traced is not None:
+                stack.callback(flush_traces)
             stack.push_async_callback(engine.dispose)
             app.state.audit_writer.start()
             stack.push_async_callback(app.state.audit_writer.close)
@@ -142,6 +148,11 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX)
     # Where Temporal's codec protocol expects it: the UI and CLI add /decode and /encode.
     app.include_router(codec.router)
+    # Outermost, so that a request's span and its duration cover every other layer.
+    if traced is not None:
+        install_request_spans(app, traced)
+    if settings.metrics_enabled:
+        install_metrics(app)
     return app
 
 

@@ -10,6 +10,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workers.telemetry import StepwiseTelemetry
 from workers.worker import sandbox
 from workflows.engine.run import RunWorkflow
 
@@ -22,8 +23,12 @@ def load(path: Path) -> WorkflowHistory:
 
 
 def replayer() -> Replayer:
+    """A replayer with the workers' telemetry interceptor, which must not change a command."""
     return Replayer(
-        workflows=[RunWorkflow], data_converter=pydantic_data_converter, workflow_runner=sandbox()
+        workflows=[RunWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=sandbox(),
+        interceptors=[StepwiseTelemetry()],
     )
 
 
