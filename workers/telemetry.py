@@ -16,7 +16,7 @@ from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.common import MetricMeter
-from temporalio.exceptions import is_cancelled_exception
+from temporalio.exceptions import ApplicationError, is_cancelled_exception
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -99,6 +99,7 @@ class _RunTelemetry(WorkflowInboundInterceptor):
                 outcome = "cancelled"
             elif isinstance(exc, Exception) and workflow.is_failure_exception(exc):
                 outcome = "failed"
+                _log_failure(self.definition, exc)
             else:
                 raise
             _ended(meter, self.definition, outcome)
@@ -124,6 +125,15 @@ def _ended(meter: MetricMeter, definition: str, outcome: str) -> None:
     meter.create_counter(RUNS_ENDED, "Runs that ended, by definition and outcome").add(
         1, {"definition": definition, "outcome": outcome}
     )
+
+
+def _log_failure(definition: str, exc: Exception) -> None:
+    """One warning per failed run (not again on replay), naming the step that failed it."""
+    details = exc.details if isinstance(exc, ApplicationError) else ()
+    extra: dict[str, str] = {"definition": definition}
+    if details and isinstance(details[0], dict) and isinstance(details[0].get("step"), str):
+        extra["step_id"] = details[0]["step"]
+    workflow.logger.warning("run failed: %s", exc, extra=extra)
 
 
 def _opened_at(input: HandleUpdateInput) -> tuple[str, datetime] | None:
