@@ -21,7 +21,6 @@ from api.oidc_provider import OidcProvider, provider_http_client
 from api.plan_cache import PlanCache
 from api.principal_cache import PrincipalCache, VerifiedTokens
 from api.problems import ProblemsError, problems_response
-from api.request_spans import install_request_spans
 from api.retention import keep_deleting_expired_runs
 from api.routers import (
     api_keys,
@@ -150,6 +149,8 @@ def create_app(
     app.include_router(codec.router)
     # Outermost, so that a request's span and its duration cover every other layer.
     if traced is not None:
+        from api.request_spans import install_request_spans  # OpenTelemetry's, only when tracing is on
+
         install_request_spans(app, traced)
     if settings.metrics_enabled:
         install_metrics(app)
