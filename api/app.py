@@ -16,6 +16,7 @@ from api.audit_writer import AuditWriter
 from api.docs_page import install_docs_page
 from api.errors import install_error_handling
 from api.hardening import install_hardening
+from api.metrics import install_metrics
 from api.oidc_provider import OidcProvider, provider_http_client
 from api.plan_cache import PlanCache
 from api.principal_cache import PrincipalCache, VerifiedTokens
@@ -47,6 +48,7 @@ from core.db.engine import create_engine, session_factory
 from core.plugins import load_registry
 from core.run_history import ClosedExecutions
 from core.settings import Settings
+from core.tracing import flush_traces, tracer
 from workflows.modules import Registry
 
 API_PREFIX = "/api/v1"
@@ -68,6 +70,7 @@ def create_app(
     incomplete."""
     settings = settings or Settings()
     oidc_config = OidcConfig.from_settings(settings)
+    traced = tracer(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,6 +94,8 @@ def create_app(
         app.state.temporal = TemporalConnection(settings)
         app.state.registry = registry if registry is not None else _load_registry()
         async with contextlib.AsyncExitStack() as stack:
+            if traced is not None:
+                stack.callback(flush_traces)
             stack.push_async_callback(engine.dispose)
             app.state.audit_writer.start()
             stack.push_async_callback(app.state.audit_writer.close)
@@ -150,6 +155,13 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX)
     # Where Temporal's codec protocol expects it: the UI and CLI add /decode and /encode.
     app.include_router(codec.router)
+    # Outermost, so that a request's span and its duration cover every other layer.
+    if traced is not None:
+        from api.request_spans import install_request_spans  # OpenTelemetry's, only when tracing is on
+
+        install_request_spans(app, traced)
+    if settings.metrics_enabled:
+        install_metrics(app)
     return app
 
 

@@ -8,7 +8,6 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.body_limit import BodySizeLimitMiddleware
 from api.rate_limit import Limiter, RateLimiter, RateLimitMiddleware
-from api.rate_limit_redis import RedisRateLimiter
 from api.responses import install_common_responses
 from api.security_headers import SecurityHeadersMiddleware
 from api.validation_errors import install_validation_errors
@@ -23,6 +22,10 @@ def rate_limiter(settings: Settings, clock: Clock) -> Limiter:
         return clock().timestamp()
 
     if settings.rate_limit_redis_url:
+        # Imported only here: redis takes about 0.3 s to import (more with OpenTelemetry's SDK
+        # installed, which it then loads), and most processes never use it.
+        from api.rate_limit_redis import RedisRateLimiter
+
         return RedisRateLimiter(settings.rate_limit_redis_url, seconds)
     return RateLimiter(seconds)
 

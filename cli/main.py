@@ -26,6 +26,7 @@ from core.codec import KeyListError, new_key_entry
 from core.db.migrate import SchemaOutdated, require_current_schema
 from core.definitions import expand_paths, folder_lookup, names_in_folder
 from core.devserver import DevServerError
+from core.logs import configure_logging, uvicorn_log_config
 from core.module_catalog import module_catalog
 from core.plugins import load_registry
 from workflows.compiler import DefinitionLookup, compile_text
@@ -152,8 +153,10 @@ def _type_of(schema: dict[str, Any]) -> str:
 def dev() -> None:
     """Start the embedded stack (Temporal dev server, workers, API) and print its URLs."""
     signal.signal(signal.SIGTERM, _interrupt)
+    settings = command_settings()
+    configure_logging(settings)
     try:
-        run_stack(command_settings())
+        run_stack(settings)
     except (DevServerError, OidcError) as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
@@ -180,6 +183,7 @@ def api() -> None:
     """Serve the API (STEPWISE_API_HOST, STEPWISE_API_PORT) against the configured Temporal and
     database (migrate it first with `stepwise db upgrade`)."""
     settings = command_settings()
+    configure_logging(settings)
     try:
         asyncio.run(require_current_schema(settings.database_url))
     except SchemaOutdated as exc:
@@ -188,7 +192,7 @@ def api() -> None:
         app = create_app(settings)
     except OidcError as exc:
         raise click.ClickException(str(exc)) from None
-    uvicorn.run(app, host=settings.api_host, port=settings.api_port)
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=uvicorn_log_config(settings))
 
 
 main.add_command(run)

@@ -13,10 +13,13 @@ from temporalio.client import WorkflowFailureError
 
 from cli.remote_commands import run_through_api
 from cli.remote_mode import api_option, refuse_in_remote_mode, remote_session
+from core.logs import configure_logging
+from core.metrics import process_registry, serve_metrics
 from core.plugins import load_registry
 from core.runs import DefinitionFileError, InvalidRunInput, check_input, prepare, start_run
 from core.settings import Settings
 from core.temporal import connect
+from core.tracing import flush_traces
 from workers.local import run_local
 from workers.worker import QUEUES, running_workers
 from workflows.engine.models import STATUS_QUERY, RunStatus
@@ -122,7 +125,9 @@ def worker(queues: tuple[str, ...], all_queues: bool) -> None:
     if not queues and not all_queues:
         raise click.UsageError("name a --queue (repeatable) or give --all")
     chosen = list(QUEUES) if all_queues else list(queues)
-    asyncio.run(_serve(chosen, Settings()))
+    settings = Settings()
+    configure_logging(settings)
+    asyncio.run(_serve(chosen, settings))
 
 
 async def _serve(queues: list[str], settings: Settings) -> None:
@@ -134,12 +139,21 @@ async def _serve(queues: list[str], settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running_workers(client, queues, settings, loaded.registry):
-        click.echo(
-            f"serving {', '.join(queues)} on {settings.temporal_host}:{settings.temporal_port}", err=True
-        )
-        await stop.wait()
-        click.echo("shutting down", err=True)
+    metrics = None
+    if settings.metrics_enabled and settings.worker_metrics_address:
+        metrics = serve_metrics(settings.worker_metrics_address, process_registry())
+        click.echo(f"metrics on http://{metrics.address}/metrics", err=True)
+    try:
+        async with running_workers(client, queues, settings, loaded.registry):
+            click.echo(
+                f"serving {', '.join(queues)} on {settings.temporal_host}:{settings.temporal_port}", err=True
+            )
+            await stop.wait()
+            click.echo("shutting down", err=True)
+    finally:
+        if metrics is not None:
+            metrics.close()
+        flush_traces()
 
 
 @click.command()

@@ -17,9 +17,11 @@ from core.codec import EncryptionKeys, configured_keys, create_key_file, default
 from core.db.engine import display_url
 from core.db.migrate import upgrade
 from core.devserver import DevServer, free_port, port_is_free, start_dev_server
+from core.logs import uvicorn_log_config
 from core.plugins import load_registry
 from core.settings import Settings
 from core.temporal import connect
+from core.tracing import flush_traces
 from workers.worker import QUEUES, running_workers
 
 
@@ -71,6 +73,7 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
         host=settings.api_host,
         port=settings.api_port,
         log_level="warning",
+        log_config=uvicorn_log_config(settings),
     )
     api = _ApiServer(config)
     stop = asyncio.Event()
@@ -93,10 +96,13 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
         echo(f"Database:    {display_url(settings.database_url)}")
         echo(f"Encryption:  on, payloads sealed with the key {keys.current}")
         echo(f"Codec:       {base}/codec (the Temporal UI opens payloads through it)")
+        if settings.metrics_enabled:
+            echo(f"Metrics:     {base}/metrics (Prometheus; the workers' too)")
         await stop.wait()
         click.echo("Stopping...", err=True)
         api.should_exit = True
         await serving
+    flush_traces()
 
 
 def run_stack(settings: Settings) -> None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -39,7 +39,8 @@ def _reason(error: ErrorDetails) -> str:
 class Settings(BaseSettings):
     """One settings object per process; read once at start-up, never at import."""
 
-    model_config = SettingsConfigDict(env_prefix="STEPWISE_", extra="ignore")
+    # populate_by_name: fields with an alias (otlp_endpoint) are still set by name in code.
+    model_config = SettingsConfigDict(env_prefix="STEPWISE_", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Path(".stepwise")
     temporal_host: str = "127.0.0.1"
@@ -108,6 +109,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # Send Strict-Transport-Security on plain-http requests too (a TLS proxy that hides the scheme).
     hsts: bool = False
+    # Observability (docs/observability.md). GET /metrics on the API, unauthenticated for Prometheus:
+    # keep it off the public side of the proxy, or switch it off.
+    metrics_enabled: bool = True
+    # host:port where a `stepwise worker` process serves its own /metrics (unset: none).
+    worker_metrics_address: str | None = None
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # OTLP/HTTP base URL (http://collector:4318): traces go to <it>/v1/traces. Unset: no tracing.
+    otlp_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("STEPWISE_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
 
     @field_validator("cors_origins")
     @classmethod
@@ -119,6 +131,20 @@ class Settings(BaseSettings):
                     f"slash, e.g. https://stepwise.example.org"
                 )
         return origins
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, level: object) -> object:
+        return level.upper() if isinstance(level, str) else level
+
+    @field_validator("worker_metrics_address")
+    @classmethod
+    def _address(cls, address: str | None) -> str | None:
+        if address is not None:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{address!r} is not host:port, e.g. 0.0.0.0:9464")
+        return address
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:

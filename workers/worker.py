@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.engine import remind, yield_point
 from activities.integrations import IntegrationActivities
 from core.settings import Settings
+from workers.telemetry import StepwiseTelemetry
 from workflows.engine.models import WORKFLOW_QUEUE
 from workflows.engine.registry import use_registry
 from workflows.engine.run import RunWorkflow
@@ -66,6 +67,8 @@ def build_worker(client: Client, queue: str, settings: Settings, http: httpx.Asy
         workflows=workflows,
         activities=activities_for(queue, http, settings),
         workflow_runner=sandbox(),
+        # Run, step and human-wait metrics, and run and step ids in activities' logs.
+        interceptors=[StepwiseTelemetry()],
         max_concurrent_activities=settings.worker_queue_concurrency.get(
             queue, settings.worker_max_concurrent_activities
         ),

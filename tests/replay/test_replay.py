@@ -12,6 +12,7 @@ from temporalio.worker import Replayer
 
 from core.codec import encrypted_converter
 from tests.replay.record import replay_keys
+from workers.telemetry import StepwiseTelemetry
 from workers.worker import sandbox
 from workflows.engine.run import RunWorkflow
 
@@ -24,10 +25,16 @@ def load(path: Path) -> WorkflowHistory:
 
 
 def replayer() -> Replayer:
-    """Histories recorded before encryption hold plain payloads; the newer ones are sealed with
-    the test-only key (the codec opens only payloads it sealed)."""
+    """A replayer with the workers' telemetry interceptor, which must not change a command.
+    Histories recorded before encryption hold plain payloads; the newer ones are sealed with the
+    test-only key (the codec opens only payloads it sealed)."""
     converter = encrypted_converter(pydantic_data_converter, replay_keys())
-    return Replayer(workflows=[RunWorkflow], data_converter=converter, workflow_runner=sandbox())
+    return Replayer(
+        workflows=[RunWorkflow],
+        data_converter=converter,
+        workflow_runner=sandbox(),
+        interceptors=[StepwiseTelemetry()],
+    )
 
 
 def test_there_are_histories_to_replay() -> None:
