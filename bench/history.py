@@ -1,6 +1,6 @@
 """History and payload figures (issue [history]).
 
-    .venv/bin/python -m bench.history [--rounds 5] [--runs 50] [--items 150] [--only codec|events]
+    .venv/bin/python -m bench.history [--rounds 5] [--runs 50] [--items 165] [--only codec|events]
 
 (a) What sealing and opening one 100 KB payload costs (AES-256-GCM, zlib first): JSON text
     (compressible) and random bytes (not), median of 200 each;
@@ -274,7 +274,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--items", type=int, default=150)
+    parser.add_argument("--items", type=int, default=165)
     parser.add_argument("--only", choices=["codec", "events"], default=None)
     args = parser.parse_args()
     asyncio.run(main(args.rounds, args.runs, args.items, args.only))
