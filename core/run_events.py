@@ -399,9 +399,6 @@ class Deriver:
         step = _call_step(self.workflow_id, attrs.workflow_execution.workflow_id)
         out.add("error", step=step, data=await self._failure(attrs.failure))
 
-    async def _continued(self, event: HistoryEvent, out: _Out) -> None:
-        """Nothing to show: the run goes on in its next execution."""
-
 
 class _Out:
     """Collects the run events of one history event."""
@@ -453,17 +450,17 @@ def _journal_entry(entry: dict[str, Any], out: _Out) -> None:
     elif change == "done":
         if module is not None:
             outputs = entry.get("outputs")
-            data = {"outputs": outputs} if "outputs_omitted" not in entry else entry_omitted(entry)
+            data = (
+                {"outputs": outputs}
+                if "outputs_omitted" not in entry
+                else {"outputs": None, "outputs_omitted_chars": entry["outputs_omitted"]}
+            )
             out.add("module_output", step=step, path=path, module=module, data=data)
         out.add("step_complete", step=step, path=path, module=module, data=_kind(entry))
     elif change == "skip":
         out.add("step_complete", step=step, path=path, module=module, data={**_kind(entry), "skipped": True})
     elif change == "fail":
         out.add("error", step=step, path=path, module=module, data=dict(entry.get("error") or {}))
-
-
-def entry_omitted(entry: dict[str, Any]) -> dict[str, Any]:
-    return {"outputs": None, "outputs_omitted_chars": entry.get("outputs_omitted")}
 
 
 def _kind(entry: dict[str, Any]) -> dict[str, Any]:
@@ -499,7 +496,6 @@ _HANDLERS = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: Deriver._cancelled,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: Deriver._terminated,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: Deriver._timed_out,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: Deriver._continued,
     EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: Deriver._memo,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: Deriver._update_accepted,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: Deriver._update_completed,
