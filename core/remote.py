@@ -139,18 +139,25 @@ class Remote:
 
     def call(self, method: str, path: str, *, key: str | None = None, **kwargs: Any) -> Any:
         """One API call; its JSON answer, or `RemoteError` with the API's reason."""
-        headers = {**self._headers(), **({"Idempotency-Key": key} if key else {})}
-        response = _send(self._http, method, path, headers=headers, **kwargs)
-        # A 401 means the call did nothing, so after one refresh it may be sent again.
-        if response.status_code == httpx.codes.UNAUTHORIZED and self.login.refresh_token is not None:
-            self._refresh()
-            headers = {**headers, **self._headers()}
-            response = _send(self._http, method, path, headers=headers, **kwargs)
+        extra = {"Idempotency-Key": key} if key else {}
+        response = _send(self._http, method, path, headers={**self._headers(), **extra}, **kwargs)
+        # A 401 means the call did nothing, so it may be sent again with a renewed token.
+        spent = False
+        while response.status_code == httpx.codes.UNAUTHORIZED and self._may_refresh(spent):
+            spent = self._refresh()
+            response = _send(self._http, method, path, headers={**self._headers(), **extra}, **kwargs)
         if response.status_code == httpx.codes.UNAUTHORIZED:
             raise RemoteError(f"{explain(response)}; {SIGN_IN_AGAIN}")
         return _body(response)
 
-    def _refresh(self) -> None:
+    def _may_refresh(self, spent: bool) -> bool:
+        """Whether a refused request is worth a refresh: once our own refresh token was spent
+        for it, a second refusal is not about expiry."""
+        return self.login.refresh_token is not None and not spent
+
+    def _refresh(self) -> bool:
+        """A new access token: True when this spent our refresh token, False when it took a
+        pair another command refreshed meanwhile (its access token may have expired already)."""
         with self._exclusive():
             stored = self._latest()
             if (
@@ -158,8 +165,8 @@ class Remote:
                 and stored.url == self.login.url
                 and stored.refresh_token not in (None, self.login.refresh_token)
             ):
-                self.login = stored  # another command refreshed it meanwhile
-                return
+                self.login = stored
+                return False
             response = _send(
                 self._http, "POST", "/auth/refresh", json={"refresh_token": self.login.refresh_token}
             )
@@ -171,6 +178,7 @@ class Remote:
                 update={"access_token": pair["access_token"], "refresh_token": pair["refresh_token"]}
             )
             self._store(self.login)
+            return True
 
     def start_run(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST /runs: a stored definition (`definition`) or an inline one (`source`, `format`)."""
@@ -220,18 +228,17 @@ class Remote:
         connection is resumed with Last-Event-ID, so no event is lost or shown twice."""
         path = f"/runs/{quote(run_id, safe='')}/stream"
         timeout = httpx.Timeout(TIMEOUT_S, read=STREAM_READ_TIMEOUT_S)
-        last, failures, refreshed = after, 0, False
+        last, failures, spent = after, 0, False
         while True:
             headers = {**self._headers(), **({"Last-Event-ID": last} if last else {})}
             try:
                 with self._http.stream("GET", path, headers=headers, timeout=timeout) as response:
-                    if response.status_code == httpx.codes.UNAUTHORIZED and not refreshed:
-                        if self.login.refresh_token is None:
-                            response.read()
-                            raise RemoteError(f"{explain(response)}; {SIGN_IN_AGAIN}")
-                        refreshed = True
-                        self._refresh()
-                        continue
+                    if response.status_code == httpx.codes.UNAUTHORIZED:
+                        if self._may_refresh(spent):
+                            spent = self._refresh()
+                            continue
+                        response.read()
+                        raise RemoteError(f"{explain(response)}; {SIGN_IN_AGAIN}")
                     if response.is_error:
                         response.read()
                         raise RemoteError(explain(response))
@@ -243,7 +250,7 @@ class Remote:
                         if message.event == "end":
                             return
                         event: dict[str, Any] = json.loads(message.data)
-                        last, failures, refreshed = event["id"], 0, False
+                        last, failures, spent = event["id"], 0, False
                         yield event
                     raise httpx.RemoteProtocolError("the stream ended before the run did")
             except httpx.TransportError as exc:

@@ -100,7 +100,8 @@ def _key(api: str) -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    """One `stepwise dev` for the module, on free ports, with 1-second access tokens."""
+    """One `stepwise dev` for the module, on free ports, with 2-second access tokens (a token's
+    expiry is a whole second, so a 1-second one can be dead on arrival)."""
     data = tmp_path_factory.mktemp("cli-remote")
     server_env = {
         **{k: v for k, v in os.environ.items() if k != "STEPWISE_API_URL"},
@@ -108,8 +109,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         "STEPWISE_TEMPORAL_PORT": str(free_port()),
         "STEPWISE_TEMPORAL_UI_PORT": str(free_port()),
         "STEPWISE_API_PORT": str(free_port()),
-        "STEPWISE_ACCESS_TOKEN_TTL_S": "1",
-        # With 1-second tokens the CLI refreshes on almost every call: the sign-in rate limits
+        "STEPWISE_ACCESS_TOKEN_TTL_S": "2",
+        # With 2-second tokens the CLI refreshes on almost every call: the sign-in rate limits
         # (tested on their own) would refuse those refreshes on a slow machine.
         "STEPWISE_RATE_LIMIT_LOGIN_PER_MINUTE": "0",
         "STEPWISE_RATE_LIMIT_AUTH_PER_MINUTE": "0",

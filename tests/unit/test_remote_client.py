@@ -241,3 +241,76 @@ def test_an_address_that_is_not_a_stepwise_api_is_named() -> None:
     with open_http(URL, transport(routes, [])) as http, pytest.raises(RemoteError) as info:
         sign_in(http, URL, "ada", "pw", lambda: "")
     assert "without JSON; is it a Stepwise API?" in str(info.value)
+
+
+def test_a_pair_taken_from_another_command_that_has_expired_too_is_refreshed(tmp_path: Path) -> None:
+    """The other command's access token can expire before this one uses it; then this one
+    spends the (now shared) refresh token, once."""
+    seen: list[httpx.Request] = []
+    path = tmp_path / "credentials.json"
+    save_login(path, StoredLogin(url=URL, access_token="theirs", refresh_token="r2"))
+
+    def me(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] == "Bearer mine":
+            return httpx.Response(200, json={"username": "ada"})
+        return httpx.Response(401, json={"detail": "the access token has expired"})
+
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", "/api/v1/users/me"): me,
+        ("POST", "/api/v1/auth/refresh"): lambda r: pair("mine", "r3"),
+    }
+    remote = Remote(
+        StoredLogin(url=URL, access_token="old", refresh_token="r1"),
+        lambda login: save_login(path, login),
+        transport(routes, seen),
+        latest=lambda: load_login(path),
+        exclusive=lambda: login_lock(path),
+    )
+    assert remote.call("GET", "/users/me") == {"username": "ada"}
+    assert [r.url.path for r in seen].count("/api/v1/auth/refresh") == 1
+    assert json.loads(seen[2].content) == {"refresh_token": "r2"}
+    assert load_login(path) == StoredLogin(url=URL, access_token="mine", refresh_token="r3")
+
+
+def _sse(*events: str, end: bool = False) -> bytes:
+    lines = [f"id: {n}\ndata: {json.dumps({'id': n, 'type': 'step_start'})}\n\n" for n in events]
+    return ("retry: 1000\n\n" + "".join(lines) + ("event: end\ndata: {}\n\n" if end else "")).encode()
+
+
+def test_the_event_stream_resumes_after_its_last_event_and_refreshes_an_expired_token() -> None:
+    seen: list[httpx.Request] = []
+    answers: list[Callable[[httpx.Request], httpx.Response]] = [
+        lambda r: httpx.Response(200, content=_sse("e1", "e2")),  # then the connection drops
+        lambda r: httpx.Response(401, json={"detail": "the access token has expired"}),
+        lambda r: httpx.Response(200, content=_sse("e3", end=True)),
+    ]
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", "/api/v1/runs/r 1/stream"): lambda r: answers.pop(0)(r),
+        ("POST", "/api/v1/auth/refresh"): lambda r: pair("a2", "r2"),
+    }
+    stored: list[StoredLogin] = []
+    remote = Remote(
+        StoredLogin(url=URL, access_token="a1", refresh_token="r1"),
+        stored.append,
+        transport(routes, seen),
+        sleep=lambda _: None,
+    )
+    assert [event["id"] for event in remote.events("r 1")] == ["e1", "e2", "e3"]
+    streams = [r for r in seen if r.url.path.endswith("/stream")]
+    assert [r.headers.get("last-event-id") for r in streams] == [None, "e2", "e2"]
+    assert streams[-1].headers["authorization"] == "Bearer a2"
+    assert stored == [StoredLogin(url=URL, access_token="a2", refresh_token="r2")]
+
+
+def test_an_event_stream_refused_after_a_refresh_says_to_sign_in_again() -> None:
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", "/api/v1/runs/r1/stream"): lambda r: httpx.Response(401, json={"detail": "account disabled"}),
+        ("POST", "/api/v1/auth/refresh"): lambda r: pair("a2", "r2"),
+    }
+    seen: list[httpx.Request] = []
+    remote = Remote(
+        StoredLogin(url=URL, access_token="a1", refresh_token="r1"), lambda _: None, transport(routes, seen)
+    )
+    with pytest.raises(RemoteError, match="account disabled; sign in again with `stepwise login`"):
+        list(remote.events("r1"))
+    assert [r.url.path for r in seen].count("/api/v1/auth/refresh") == 1
