@@ -129,9 +129,10 @@ async def first_execution(client: Client, workflow_id: str) -> str:
 async def _pages(
     client: Client, workflow_id: str, run_id: str, follow: bool
 ) -> AsyncIterator[list[HistoryEvent]]:
-    """The history pages of one execution."""
-    token = b""
-    while True:
+    """The history pages of one execution. The next page is asked for before this one is
+    handed on, so Temporal reads it while the caller derives this one."""
+
+    async def page(token: bytes) -> tuple[list[HistoryEvent], bytes]:
         request = GetWorkflowExecutionHistoryRequest(
             namespace=client.namespace,
             execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
@@ -140,10 +141,22 @@ async def _pages(
             wait_new_event=follow,
         )
         response = await client.workflow_service.get_workflow_execution_history(request, retry=True)
-        yield list(response.history.events)
-        token = response.next_page_token
-        if not token:
-            return
+        return list(response.history.events), response.next_page_token
+
+    asking = asyncio.ensure_future(page(b""))
+    try:
+        while True:
+            events, token = await asking
+            if token:
+                asking = asyncio.ensure_future(page(token))
+            yield events
+            if not token:
+                return
+    finally:
+        if not asking.done():
+            asking.cancel()  # the caller stopped reading
+        elif not asking.cancelled():
+            asking.exception()  # a page asked for but not taken: its failure is not news
 
 
 async def _derive_source(
