@@ -231,6 +231,74 @@ class Edge(Strict):
     target: str = Field(description="A node id")
 
 
+Overlap = Literal["skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all"]
+# A calendar field: `*`, a number or name, a range `a-b`, a step `*/15` or `a-b/2`, or a
+# comma-separated list of those, as in cron.
+CalendarField = Annotated[str | int, Field(description="e.g. *, 9, 1-5, */15, MON-FRI, 1,15")]
+
+
+class Interval(Strict):
+    """Every `every`, counted from the Unix epoch and moved on by `offset`."""
+
+    every: Duration
+    offset: Duration | None = None
+
+
+class Calendar(Strict):
+    """Times that match every field (fields left out: second, minute and hour 0, the rest any)."""
+
+    second: CalendarField = 0
+    minute: CalendarField = 0
+    hour: CalendarField = 0
+    day_of_month: CalendarField = "*"
+    month: CalendarField = "*"
+    year: CalendarField = "*"
+    day_of_week: CalendarField = "*"
+    comment: str | None = None
+
+
+class ScheduleSpec(Strict):
+    """When a schedule starts runs (the union of `cron`, `intervals` and `calendars`) and what
+    it does when runs overlap or it missed some."""
+
+    cron: str | list[str] | None = Field(default=None, description="e.g. 0 9 * * MON-FRI")
+    intervals: list[Interval] | None = None
+    calendars: list[Calendar] | None = None
+    time_zone: str = Field(default="UTC", description="An IANA time zone, e.g. Europe/Berlin")
+    jitter: Duration | None = Field(default=None, description="Start each run up to this much later")
+    start_at: str | None = Field(default=None, description="No run before this time (ISO 8601)")
+    end_at: str | None = Field(default=None, description="No run after this time (ISO 8601)")
+    overlap: Overlap = Field(default="skip", description="When a run is due while the last one runs")
+    catchup_window: Duration | None = Field(
+        default=None, description="Runs missed (the server was down) are started late within this"
+    )
+    pause_on_failure: bool = Field(default=False, description="Pause when a run fails")
+    paused: bool = False
+    note: str | None = Field(default=None, description="Why it is paused (or anything)")
+
+
+class WebhookSpec(Strict):
+    """A signed endpoint, POST /api/v1/hooks/{hook id}, that starts a run per delivery."""
+
+    tolerance: Duration | None = Field(
+        default=None, description="How old a delivery's timestamp may be (default 5m)"
+    )
+
+
+class Trigger(Strict):
+    """Something that starts runs of this definition: a schedule or a webhook."""
+
+    id: StepId
+    description: str | None = None
+    schedule: ScheduleSpec | None = None
+    webhook: WebhookSpec | None = None
+    input: Any = Field(
+        default=None,
+        description="The run input, templated: schedule.* for a schedule, body, headers, delivery.* "
+        "for a webhook",
+    )
+
+
 class Definition(Strict):
     """One workflow definition: steps (form A) or nodes and edges (form B)."""
 
@@ -244,6 +312,7 @@ class Definition(Strict):
     steps: list[Step] | None = None
     nodes: list[Node] | None = None
     edges: list[Edge] | None = None
+    triggers: list[Trigger] = Field(default_factory=list, description="Schedules and webhooks")
 
 
 NODE_ALIASES = {"llm": "api.llm", "http": "api.fetch"}

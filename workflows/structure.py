@@ -20,7 +20,13 @@ from workflows.problems import Problem, pointer
 Path = list[str | int]
 _STEP_LISTS = {"steps", "then", "else", "default"}
 _STEP_MAPS = {"parallel", "cases"}
-_DURATION_KEYS = {"timeout", "initial_interval", "max_interval", "duration"}
+_DURATION_KEYS = {
+    "timeout",
+    "initial_interval",
+    "max_interval",
+    "duration",
+    *("jitter", "catchup_window", "every", "offset", "tolerance"),
+}
 _KIND_KEYS = sorted({*dsl.STEP_KINDS, "if"})
 _MODEL_BY_KEY: dict[str, type[BaseModel]] = {
     "retry": dsl.Retry,
@@ -28,6 +34,14 @@ _MODEL_BY_KEY: dict[str, type[BaseModel]] = {
     "loop": dsl.LoopSpec,
     "wait": dsl.WaitSpec,
     "on_error": dsl.Goto,
+    "schedule": dsl.ScheduleSpec,
+    "webhook": dsl.WebhookSpec,
+}
+# Lists whose items are models: {list key: item model}.
+_ITEM_MODELS: dict[str, type[BaseModel]] = {
+    "triggers": dsl.Trigger,
+    "intervals": dsl.Interval,
+    "calendars": dsl.Calendar,
 }
 _MAX_SALVAGE_ROUNDS = 8
 
@@ -154,6 +168,8 @@ def _allowed_keys(data: Any, path: Path) -> list[str]:
         model = dsl.Node if path[-2] == "nodes" else _step_model(_at(data, path))
     elif len(path) == 2 and path[0] == "edges":
         model = dsl.Edge
+    elif len(path) >= 2 and isinstance(path[-1], int):
+        model = _ITEM_MODELS.get(str(path[-2]))
     else:
         model = _MODEL_BY_KEY.get(str(path[-1]))
     if model is None:
@@ -223,6 +239,8 @@ def _salvage_target(work: dict[str, Any], path: Path, error: Any) -> tuple[str, 
         return None
     if path[0] == "edges" and len(path) >= 2:
         return ("delete", path[:2])
+    if path[0] == "triggers" and len(path) >= 2 and isinstance(path[1], int):
+        return ("trigger", path[:2])  # a stand-in keeps the later triggers at their indexes
     if path[0] in ("stepwise", "name"):
         return ("fix", path[:1])
     return ("delete", path[:1])
@@ -237,6 +255,11 @@ def _apply(work: dict[str, Any], target: tuple[str, Path], broken: set[str]) -> 
         return False
     if action == "delete":
         del parent[path[-1]]
+    elif action == "trigger":
+        stand_in = {"id": f"__broken_trigger_{path[-1]}", "webhook": {}}
+        if current == stand_in:
+            return False
+        parent[path[-1]] = stand_in
     elif action == "fix":
         parent[path[-1]] = dsl.LANGUAGE_VERSION if path[-1] == "stepwise" else "invalid"
     else:

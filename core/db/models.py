@@ -186,3 +186,53 @@ class DefinitionVersion(Base):
         String(36), ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def _owner_fk() -> Mapped[str | None]:
+    # A trigger outlives nothing: deleting its owner's account leaves it ownerless (and stopped).
+    return mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"), index=True)
+
+
+class ScheduleRow(Base):
+    """Who owns a Temporal Schedule and what it runs; Temporal keeps when and its state."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (UniqueConstraint("definition", "trigger_id", name="uq_schedules_definition_trigger"),)
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    definition: Mapped[str] = mapped_column(String(200), index=True)
+    # A pinned version; None follows the latest (the schedule is updated on each new version).
+    version: Mapped[int | None] = mapped_column(Integer)
+    # Set for a schedule declared in the definition's `triggers:`.
+    trigger_id: Mapped[str | None] = mapped_column(String(64))
+    owner_id: Mapped[str | None] = _owner_fk()
+    # The username the runs are owned by.
+    owner: Mapped[str] = mapped_column(String(200))
+    # The run input, a template with `schedule.*`.
+    input: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookRow(Base):
+    """A signed endpoint that starts runs of a definition, one per delivery."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (UniqueConstraint("definition", "trigger_id", name="uq_webhooks_definition_trigger"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    definition: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    trigger_id: Mapped[str | None] = mapped_column(String(64))
+    owner_id: Mapped[str | None] = _owner_fk()
+    owner: Mapped[str] = mapped_column(String(200))
+    # The run input, a template with `body`, `headers`, `delivery` and `hook`.
+    input: Mapped[Any] = mapped_column(JSON, nullable=True)
+    # The signing secret, sealed with a key derived from the server's secret key.
+    secret: Mapped[str] = mapped_column(Text)
+    # After a rotation, the old secret is accepted until `previous_until`.
+    previous_secret: Mapped[str | None] = mapped_column(Text)
+    previous_until: Mapped[datetime | None]
+    tolerance_s: Mapped[int] = mapped_column(Integer, default=300)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rotated_at: Mapped[datetime | None]

@@ -13,6 +13,7 @@ from workflows import dsl
 from workflows.compiler.graph import GraphCompiler
 from workflows.compiler.scope import Checker, StepInfo
 from workflows.compiler.steps import DefinitionLookup, StepsCompiler
+from workflows.compiler.triggers import trigger_problems
 from workflows.compiler.walk import walk_steps
 from workflows.loader import parse_text
 from workflows.modules.registry import Registry
@@ -59,6 +60,7 @@ def compile_data(
         return CompileResult(None, _unique(problems))
     problems.extend(_form_problems(definition))
     problems.extend(_input_schema_problems(definition.input))
+    problems.extend(trigger_problems(definition))
     known, duplicate_problems = _known_ids(definition)
     problems.extend(duplicate_problems)
     checker = Checker(
@@ -95,6 +97,7 @@ def compile_data(
         has_output=has_output,
         body=body,
         calls=sorted(set(calls)),
+        triggers=definition.triggers,
     )
     return CompileResult(plan)
 
