@@ -7,6 +7,8 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -16,7 +18,7 @@ branch_labels = None
 depends_on = None
 
 
-def _common(table: str, id_length: int) -> list[sa.SchemaItem]:
+def _common(table: str, id_length: int) -> list[Any]:
     return [
         sa.Column("id", sa.String(id_length), nullable=False),
         sa.Column("definition", sa.String(200), nullable=False),
