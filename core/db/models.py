@@ -210,6 +210,8 @@ class ScheduleRow(Base):
     owner: Mapped[str] = mapped_column(String(200))
     # The run input, a template with `schedule.*`.
     input: Mapped[Any] = mapped_column(JSON, nullable=True)
+    # When it runs, as written (a workflows.dsl.ScheduleSpec): Temporal answers it compiled.
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -51,6 +51,14 @@ class EventReceipt(BaseModel):
     waited_for: bool
 
 
+class Scheduled(BaseModel):
+    """Set on the runs a schedule starts: the run input is `input` rendered when the run starts,
+    with `schedule.id` and `schedule.scheduled_time` (the time it was due, ISO 8601)."""
+
+    schedule_id: str
+    input: Any = None
+
+
 class RunInput(BaseModel):
     """What a run starts with: the plan it pins, the plans it may call, its input."""
 
@@ -70,6 +78,7 @@ class RunInput(BaseModel):
     pending_events: list[ExternalEvent] = Field(default_factory=list)
     children_started: int = 0
     continued: int = 0
+    scheduled: Scheduled | None = None
 
 
 class RunOutput(BaseModel):

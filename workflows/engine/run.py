@@ -59,6 +59,7 @@ from workflows.engine.models import (
     StepStatus,
 )
 from workflows.engine.registry import current_registry
+from workflows.engine.scheduled import scheduled_input
 from workflows.interpreter import ContinueAsNewRequested, Interpreter, Path, RunInfo, StepError
 
 STATUS_KEY = SearchAttributeKey.for_keyword("StepwiseStatus")
@@ -104,6 +105,8 @@ class RunWorkflow:
                 "the plan does not match its hash", type="PlanMismatch", non_retryable=True
             )
         info = workflow.info()
+        if run.scheduled is not None:
+            run = run.model_copy(update={"input": scheduled_input(run, info), "scheduled": None})
         started_at = run.started_at or info.start_time.isoformat()
         run_info = RunInfo(info.workflow_id, run.plan_hash, started_at)
         # Signals in the first activation are handled before this method starts: keep them.

@@ -40,6 +40,7 @@ def upgrade() -> None:
     op.create_table(
         "schedules",
         *_common("schedules", 200),
+        sa.Column("spec", sa.JSON(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
