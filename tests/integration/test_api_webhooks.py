@@ -43,7 +43,7 @@ async def _deliver(
     body: Any,
     secret: str | None = None,
     at: int | None = None,
-    **headers: str,
+    extra: dict[str, str] | None = None,
 ) -> httpx.Response:
     raw = json.dumps(body).encode()
     timestamp = int(api.clock().timestamp()) if at is None else at
@@ -51,7 +51,7 @@ async def _deliver(
         "content-type": "application/json",
         "x-stepwise-timestamp": str(timestamp),
         "x-stepwise-signature": sign(secret or hook["secret"], timestamp, raw),
-        **headers,
+        **(extra or {}),
     }
     return await api.http.post(hook["path"], content=raw, headers=sent)
 
@@ -68,7 +68,7 @@ async def test_a_signed_delivery_starts_a_run_and_a_replay_is_the_same_run(runs_
     assert hook["secret"].startswith("whsec_")
     assert hook["path"] == f"/api/v1/hooks/{hook['id']}"
 
-    first = await _deliver(runs_api, hook, {"value": 21}, **{"x-stepwise-delivery": "evt-1"})
+    first = await _deliver(runs_api, hook, {"value": 21}, extra={"x-stepwise-delivery": "evt-1"})
     assert first.status_code == 202, first.text
     assert first.json()["delivery"] == "evt-1"
     assert first.json()["definition"] == team.name("double")
@@ -77,9 +77,9 @@ async def test_a_signed_delivery_starts_a_run_and_a_replay_is_the_same_run(runs_
     assert (done["state"], done["output"], done["owner"]) == ("completed", 42, team.name("ada"))
 
     # The same delivery id, even with another body and after the run ended: the same run.
-    again = await _deliver(runs_api, hook, {"value": 1}, **{"x-stepwise-delivery": "evt-1"})
+    again = await _deliver(runs_api, hook, {"value": 1}, extra={"x-stepwise-delivery": "evt-1"})
     assert (again.status_code, again.json()["run_id"]) == (202, run_id)
-    other = await _deliver(runs_api, hook, {"value": 1}, **{"x-stepwise-delivery": "evt-2"})
+    other = await _deliver(runs_api, hook, {"value": 1}, extra={"x-stepwise-delivery": "evt-2"})
     assert other.status_code == 202
     assert other.json()["run_id"] != run_id
     # Without a delivery id, an identical replay (same timestamp and body) is the same run.

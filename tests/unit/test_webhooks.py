@@ -30,11 +30,13 @@ T = int(NOW.timestamp())
 KEY = SecretStr("test-only-secret-key-0123456789abcdef")
 
 
-def _headers(secret: str, body: bytes, timestamp: int = T, **more: str) -> dict[str, str]:
+def _headers(
+    secret: str, body: bytes, timestamp: int = T, more: dict[str, str] | None = None
+) -> dict[str, str]:
     return {
         "x-stepwise-timestamp": str(timestamp),
         "x-stepwise-signature": sign(secret, timestamp, body),
-        **more,
+        **(more or {}),
     }
 
 
@@ -97,7 +99,7 @@ def test_missing_or_malformed_headers_say_which() -> None:
 
 def test_a_sent_delivery_id_is_kept() -> None:
     secret = new_secret()
-    headers = _headers(secret, b"{}", **{"x-stepwise-delivery": "evt-1"})
+    headers = _headers(secret, b"{}", more={"x-stepwise-delivery": "evt-1"})
     assert verify(headers, b"{}", [secret], 300, NOW).id == "evt-1"
 
 
@@ -121,7 +123,7 @@ def test_ids_and_secrets_have_their_prefixes_and_are_new_each_time() -> None:
 def test_render_input_sees_body_headers_delivery_and_hook_but_not_the_signature() -> None:
     secret = new_secret()
     body = b'{"n": 4}'
-    headers = _headers(secret, body, **{"x-source": "ci"})
+    headers = _headers(secret, body, more={"x-source": "ci"})
     delivery = verify(headers, body, [secret], 300, NOW)
     template = {
         "n": "{{ body.n }}",
