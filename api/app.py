@@ -39,6 +39,7 @@ from api.routers import (
     runs,
     two_factor,
     users,
+    webhooks,
 )
 from api.temporal import TemporalConnection, temporal_error
 from core.auth.oidc import OidcConfig, ProviderCache
@@ -151,6 +152,7 @@ def create_app(
         modules,
         definitions,
         privacy,
+        webhooks,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     # Where Temporal's codec protocol expects it: the UI and CLI add /decode and /encode.

@@ -40,7 +40,8 @@ def install_hardening(app: FastAPI, settings: Settings, clock: Clock, api_prefix
     limiter = rate_limiter(settings, clock)
     app.state.rate_limiter = limiter
     app.add_middleware(RateLimitMiddleware, limiter=limiter, settings=settings, api_prefix=api_prefix)
-    app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
+    hooks = ((f"{api_prefix}/hooks/", settings.webhook_max_body_bytes, "STEPWISE_WEBHOOK_MAX_BODY_BYTES"),)
+    app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes, overrides=hooks)
     if settings.cors_origins:
         any_origin = "*" in settings.cors_origins
         app.add_middleware(

@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     # Keep the rate limits in Redis (e.g. redis://127.0.0.1:6379/0), shared by every API replica.
     rate_limit_redis_url: str | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # The largest body a webhook delivery (POST /api/v1/hooks/{id}) may have, in place of the above.
+    webhook_max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # Send Strict-Transport-Security on plain-http requests too (a TLS proxy that hides the scheme).
     hsts: bool = False
     # Observability (docs/observability.md). GET /metrics on the API, unauthenticated for Prometheus:
