@@ -37,6 +37,7 @@ from api.routers import (
     privacy,
     run_events,
     runs,
+    schedules,
     two_factor,
     users,
     webhooks,
@@ -152,6 +153,7 @@ def create_app(
         modules,
         definitions,
         privacy,
+        schedules,
         webhooks,
     ):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -75,6 +75,12 @@ class PlanCache:
     def forget_latest(self) -> None:
         self._latest.clear()
 
+    def forget(self, name: str) -> None:
+        """Drop every plan of a definition (it was deleted)."""
+        self._latest.pop(name, None)
+        for key in [key for key in self._plans if key[0] == name]:
+            del self._plans[key]
+
     def watch(self, session_class: type[Session]) -> None:
         """Forget the latest versions after every commit of `session_class` that added one."""
         after_commits_that_change(session_class, self.forget_latest, _adds_a_version)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db.models import DefinitionVersion
 from core.db.repos.definitions import add_version, get_version, latest_version, version_numbers
 from core.runs import Prepared
+from core.schedules import plan_zone_problems
 from workflows.compiler import CompileResult, DefinitionLookup, compile_text
 from workflows.compiler.steps import parse_call
 from workflows.modules import Registry
@@ -55,7 +56,12 @@ async def compile_source(
 ) -> CompileResult:
     """Compile definition text; its `call`s must name stored definitions (and versions)."""
     known = await version_numbers(session)
-    return compile_text(source, _FILENAMES[fmt], registry, registry_lookup(known))
+    result = compile_text(source, _FILENAMES[fmt], registry, registry_lookup(known))
+    if result.plan is not None:
+        zones = plan_zone_problems(result.plan.triggers)
+        if zones:
+            return CompileResult(None, zones)
+    return result
 
 
 async def upload(

@@ -222,7 +222,9 @@ def status_of(description: ScheduleDescription) -> ScheduleStatus:
         paused=state.paused,
         note=state.note or None,
         next_times=[t.astimezone(UTC) for t in info.next_action_times[:NEXT_TIMES]],
-        running=[a.workflow_id for a in info.running_actions],
+        running=[
+            a.workflow_id for a in info.running_actions if isinstance(a, ScheduleActionExecutionStartWorkflow)
+        ],
         recent=[
             {
                 "run_id": r.action.workflow_id

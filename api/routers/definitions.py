@@ -12,10 +12,26 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from api.audit_log import audit
-from api.deps import DefinitionsWriter, NowDep, RegistryDep, RunsReader, SessionDep
-from api.problems import PROBLEMS_RESPONSE, ProblemsError, conflict
+from api.deps import (
+    DefinitionsWriter,
+    NowDep,
+    RegistryDep,
+    RunsReader,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+)
+from api.plan_cache import PlanCache
+from api.problems import PROBLEMS_RESPONSE, ProblemsError, conflict, unprocessable
 from api.responses import errors
-from api.schemas.definitions import DefinitionDetail, DefinitionPublic, DefinitionUploaded, ValidationPublic
+from api.schemas.definitions import (
+    DefinitionDetail,
+    DefinitionPublic,
+    DefinitionUploaded,
+    NewHookPublic,
+    ValidationPublic,
+)
+from api.temporal import reachable_client
 from core.db.repos.definitions import latest_of_each, versions_of
 from core.definition_registry import (
     MAX_VERSION,
@@ -24,8 +40,11 @@ from core.definition_registry import (
     DefinitionRejected,
     compile_source,
     find_version,
+    stored_plan,
     upload,
 )
+from core.schedule_store import ScheduleRefused, delete_schedules, reconcile_schedules, schedule_rows
+from core.webhook_store import NewHook, delete_hooks, reconcile_hooks
 from workflows.problems import Problem
 
 router = APIRouter(prefix="/definitions", tags=["definitions"])
@@ -81,7 +100,7 @@ def refused(problems: list[Problem]) -> ProblemsError:
     responses={
         200: {"model": DefinitionUploaded, "description": "Same plan as the latest version"},
         **PROBLEMS_RESPONSE,
-        **errors(403, 409, 415),
+        **errors(403, 409, 415, 503),
     },
     openapi_extra=SOURCE_BODY,
 )
@@ -91,6 +110,8 @@ async def create(
     response: Response,
     session: SessionDep,
     registry: RegistryDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
     now: NowDep,
 ) -> DefinitionUploaded:
     """Compile and store a definition as its next version (201); text whose plan equals the
@@ -99,6 +120,16 @@ async def create(
     try:
         uploaded = await upload(session, source, fmt, registry, principal.user_id, now)
         row = uploaded.version
+        touched: list[str] = []
+        hooks: list[NewHook] = []
+        if uploaded.created:
+            plan = stored_plan(row)
+            hooks = await reconcile_hooks(session, plan, principal.user_id, principal.username, settings, now)
+            if plan.triggers or await schedule_rows(session, definition=plan.name):
+                client = await reachable_client(temporal)
+                touched = await reconcile_schedules(
+                    session, client, plan, principal.user_id, principal.username, settings, now
+                )
         await audit(
             session,
             request,
@@ -111,6 +142,8 @@ async def create(
         await session.commit()
     except DefinitionRejected as exc:
         raise refused(exc.problems) from None
+    except ScheduleRefused as exc:
+        raise unprocessable(f"triggers: Temporal refused a schedule: {exc}") from None
     except IntegrityError:
         # Two uploads of one definition numbered the same version; the unique key kept one.
         raise conflict(
@@ -118,7 +151,12 @@ async def create(
         ) from None
     if not uploaded.created:
         response.status_code = status.HTTP_200_OK
-    return DefinitionUploaded(**DefinitionPublic.model_validate(row).model_dump(), created=uploaded.created)
+    return DefinitionUploaded(
+        **DefinitionPublic.model_validate(row).model_dump(),
+        created=uploaded.created,
+        schedules=touched,
+        hooks=[NewHookPublic(id=h.id, trigger_id=h.trigger_id, path=h.path, secret=h.secret) for h in hooks],
+    )
 
 
 @router.post(
@@ -172,3 +210,44 @@ async def versions(name: str, _principal: Reader, session: SessionDep) -> list[D
             f"no definition '{name}': upload it with POST /api/v1/definitions first",
         )
     return [DefinitionPublic.model_validate(row) for row in rows]
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403, 404, 503))
+async def delete_definition(
+    name: str,
+    principal: Writer,
+    request: Request,
+    session: SessionDep,
+    temporal: TemporalDep,
+    now: NowDep,
+) -> Response:
+    """Delete every version of a definition with the schedules and webhooks its triggers (or
+    anyone) made for it (operators, admins, or the author of its latest version). Runs going on
+    go on: each pinned its plan."""
+    rows = await versions_of(session, name)
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no definition '{name}'")
+    if not (principal.sees_all or rows[0].author_id == principal.user_id):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"only the author of the latest version of '{name}', an operator or an admin may delete it",
+        )
+    schedules = 0
+    if await schedule_rows(session, definition=name):
+        schedules = await delete_schedules(session, await reachable_client(temporal), name)
+    hooks = await delete_hooks(session, name)
+    for row in rows:
+        await session.delete(row)
+    await audit(
+        session,
+        request,
+        "definition.delete",
+        now,
+        actor_id=principal.user_id,
+        target=name,
+        detail={"versions": len(rows), "schedules": schedules, "hooks": hooks},
+    )
+    await session.commit()
+    plans: PlanCache = request.app.state.plans
+    plans.forget(name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -29,8 +29,21 @@ class DefinitionDetail(DefinitionPublic):
     plan: dict[str, Any]
 
 
+class NewHookPublic(BaseModel):
+    id: str
+    trigger_id: str | None
+    path: str = Field(description="Where deliveries are POSTed")
+    secret: str = Field(description="The signing secret: shown only now (rotate it to get a new one)")
+
+
 class DefinitionUploaded(DefinitionPublic):
     created: bool = Field(description="false when the text compiles to the latest version's plan")
+    schedules: list[str] = Field(
+        default_factory=list, description="Schedules this version created, changed or removed"
+    )
+    hooks: list[NewHookPublic] = Field(
+        default_factory=list, description="Webhooks its triggers declared anew, with their secrets"
+    )
 
 
 class ValidationPublic(BaseModel):

@@ -130,3 +130,16 @@ def _sample_input_problems(schema: dict[str, Any] | None, value: Any, where: str
     for error in Draft202012Validator(schema).iter_errors(rendered):
         place = join_pointer(at, *(str(p) for p in error.absolute_path))
         yield Problem(place, f"the run input this gives does not match the input schema: {error.message}")
+
+
+def schedule_input_problems(
+    spec: dsl.ScheduleSpec, value: Any, input_schema: dict[str, Any] | None, where: str = "/"
+) -> list[Problem]:
+    """A schedule made through the API: when it runs, and its input template, which (rendered
+    for a sample time) must match the definition's input schema."""
+    problems = list(schedule_problems(spec, where))
+    template_problems = list(_input_problems(value, join_pointer(where, "input"), SCHEDULE_NAMES))
+    problems.extend(template_problems)
+    if not template_problems:
+        problems.extend(_sample_input_problems(input_schema, value, where))
+    return problems
