@@ -18,6 +18,7 @@ from cli.account_commands import db_group, user_group
 from cli.human_commands import inbox_command, respond_command, signal_command
 from cli.login_commands import login, logout, whoami
 from cli.run_commands import run, status, worker
+from cli.schedule_commands import schedule
 from cli.settings import command_settings
 from cli.stack import run_stack
 from cli.watch_commands import watch
@@ -199,6 +200,7 @@ main.add_command(run)
 main.add_command(worker)
 main.add_command(status)
 main.add_command(watch)
+main.add_command(schedule)
 main.add_command(inbox_command)
 main.add_command(respond_command)
 main.add_command(signal_command)

@@ -20,6 +20,7 @@ from api.deps import NowDep, RunsReader, RunsStarter, SessionDep, SettingsDep, T
 from api.problems import PROBLEMS_RESPONSE, ProblemsError, conflict, not_found, unprocessable
 from api.responses import errors
 from api.schemas.schedules import (
+    ScheduleAccepted,
     ScheduleBackfill,
     ScheduleBody,
     ScheduleCreate,
@@ -233,17 +234,18 @@ async def trigger(
     client: TemporalClient,
     now: NowDep,
     body: ScheduleTrigger | None = None,
-) -> Response:
+) -> ScheduleAccepted:
     """Start a run now (paused or not), subject to the overlap policy."""
     row = _visible(await get_schedule_row(session, schedule_id), principal, schedule_id)
     overlap = (body or ScheduleTrigger()).overlap
     await client.get_schedule_handle(row.id).trigger(overlap=OVERLAP[overlap] if overlap else None)
     await _act(request, session, principal, now, row, "trigger")
-    return Response(status_code=status.HTTP_202_ACCEPTED)
+    return ScheduleAccepted(id=row.id, requested="trigger")
 
 
 @router.post(
     "/{schedule_id}/backfill",
+    response_model=ScheduleAccepted,
     status_code=status.HTTP_202_ACCEPTED,
     responses={**PROBLEMS_RESPONSE, **errors(403, 404, 503)},
 )
@@ -255,7 +257,7 @@ async def backfill(
     session: SessionDep,
     client: TemporalClient,
     now: NowDep,
-) -> Response:
+) -> ScheduleAccepted:
     """Start the runs that were due in a past time range, as if the schedule had run then."""
     row = _visible(await get_schedule_row(session, schedule_id), principal, schedule_id)
     if body.start_at.tzinfo is None or body.end_at.tzinfo is None:
@@ -265,7 +267,7 @@ async def backfill(
     overlap = OVERLAP[body.overlap] if body.overlap else ScheduleOverlapPolicy.ALLOW_ALL
     await client.get_schedule_handle(row.id).backfill(TemporalBackfill(body.start_at, body.end_at, overlap))
     await _act(request, session, principal, now, row, "backfill")
-    return Response(status_code=status.HTTP_202_ACCEPTED)
+    return ScheduleAccepted(id=row.id, requested="backfill")
 
 
 @router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403, 404, 409, 503))

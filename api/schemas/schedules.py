@@ -45,6 +45,11 @@ class ScheduleBackfill(BaseModel):
     overlap: dsl.Overlap | None = Field(default=None, description="Default: allow_all")
 
 
+class ScheduleAccepted(BaseModel):
+    id: str
+    requested: str = Field(description="trigger or backfill: Temporal starts the runs")
+
+
 class RecentRun(BaseModel):
     run_id: str | None
     scheduled_at: datetime

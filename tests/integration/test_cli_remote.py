@@ -321,3 +321,57 @@ def test_an_expired_access_token_is_refreshed_and_a_refused_refresh_says_to_sign
     assert ended.returncode == 1
     assert ended.stderr.rstrip().endswith("sign in again with `stepwise login`")
     assert "Traceback" not in ended.stderr
+
+
+TICK = """\
+stepwise: 1
+name: cli-tick
+input: {type: object, properties: {at: {type: string}}, required: [at]}
+output: "{{ input.at }}"
+steps:
+  - {id: a, module: transform.extract, inputs: {n: 1}}
+"""
+
+
+def test_schedules_are_made_triggered_paused_changed_and_deleted_through_the_cli(stack: DevStack) -> None:
+    stack.login()
+    uploaded = stack.api("POST", "/definitions", content=TICK, headers={"content-type": "application/yaml"})
+    assert uploaded.status_code in (200, 201), uploaded.text
+    made = stack.cli(
+        "schedule", "create", "--definition", "cli-tick", "--id", "cli-tick-yearly", "--cron", "0 0 1 1 *",
+        "--time-zone", "Europe/Berlin", "--paused", "--note", "made paused",
+        "--input", '{"at": "{{ schedule.scheduled_time }}"}',
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    shown = json.loads(made.stdout)
+    assert (shown["id"], shown["paused"], shown["note"]) == ("cli-tick-yearly", True, "made paused")
+    assert shown["next_times"][0].startswith(("2026-12-31T23:00:00", "2027-12-31T23:00:00"))
+    bad = stack.cli("schedule", "create", "--definition", "cli-tick", "--cron", "0 25 * * *", "--input", "{}")
+    assert bad.returncode == 1
+    assert "/cron: '0 25 * * *': hour: 25 is out of range (0 to 23)" in bad.stderr
+    triggered = stack.cli("schedule", "trigger", "cli-tick-yearly")
+    assert triggered.returncode == 0, triggered.stderr
+
+    def ran() -> None:
+        runs = stack.api("GET", "/runs", params={"definition": "cli-tick"}).json()["items"]
+        assert [r["state"] for r in runs] == ["completed"]
+        assert runs[0]["owner"] == "root"
+
+    eventually(ran)
+    changed = stack.cli("schedule", "update", "cli-tick-yearly", "--cron", "0 3 * * *")
+    assert changed.returncode == 0, changed.stderr
+    after = json.loads(changed.stdout)
+    assert (after["spec"]["cron"], after["spec"]["time_zone"], after["paused"]) == (
+        "0 3 * * *",
+        "Europe/Berlin",
+        True,
+    )
+    unpaused = stack.cli("schedule", "unpause", "cli-tick-yearly", "--note", "go")
+    assert json.loads(unpaused.stdout)["paused"] is False
+    listed = stack.cli("schedule", "list")
+    assert "cli-tick-yearly" in [json.loads(line)["id"] for line in listed.stdout.splitlines()]
+    deleted = stack.cli("schedule", "delete", "cli-tick-yearly")
+    assert deleted.returncode == 0, deleted.stderr
+    gone = stack.cli("schedule", "show", "cli-tick-yearly")
+    assert gone.returncode == 1
+    assert "no schedule with id cli-tick-yearly" in gone.stderr
