@@ -144,6 +144,7 @@ async def test_trigger_now_starts_one_and_a_backfill_one_per_time_due(runs_api: 
         ("skip", 1, None),
         ("allow_all", 2, None),
         ("buffer_one", 1, None),
+        ("buffer_all", 1, None),
         ("cancel_other", 1, "cancelled"),
         ("terminate_other", 1, "terminated"),
     ],
@@ -177,11 +178,23 @@ async def test_overlap_policies(runs_api: Api, overlap: str, running: int, ended
             assert view["running"] != [first]
 
     await team.eventually(settled)
-    if overlap == "buffer_one":
-        # The buffered run starts when the first ends.
-        sent = await _send(team, "ada", "POST", f"/runs/{first}/signals/go", {"payload": None})
-        assert sent.status_code in (200, 202), sent.text
-        await _ran(team, "hold", 2)
+    if overlap.startswith("buffer_"):
+        # A third run due while the first still runs: buffer_one keeps one waiting (the third
+        # is skipped), buffer_all keeps both; each starts when the one before ends.
+        await asyncio.sleep(1.1)
+        await _send(team, "ada", "POST", f"/schedules/{made['id']}/trigger")
+        expected = 2 if overlap == "buffer_one" else 3
+
+        async def all_ran() -> None:
+            runs = await _runs(team, "hold")
+            for run in runs:
+                if run["state"] in ("running", "waiting"):
+                    await _send(team, "ada", "POST", f"/runs/{run['id']}/signals/go", None)
+            assert [r["state"] for r in runs] == ["completed"] * expected, runs
+            view = (await _send(team, "ada", "GET", f"/schedules/{made['id']}")).json()
+            assert view["skipped_overlap"] == (1 if overlap == "buffer_one" else 0)
+
+        await team.eventually(all_ran)
 
 
 async def test_bad_schedules_are_refused_with_their_place(runs_api: Api) -> None:
