@@ -219,6 +219,16 @@ async def test_bad_schedules_are_refused_with_their_place(runs_api: Api) -> None
     assert "needs cron, intervals or calendars" in never[0]["message"]
     wrong = await refused(cron=YEARLY, input={"at": 5})
     assert wrong[0]["pointer"] == "/input/at"
+    # A caller who may not start runs may not schedule them: an API key with runs:read only.
+    made = await team.api.http.post(
+        "/api/v1/api-keys", json={"name": "reader", "scopes": ["runs:read"]}, headers=team.headers["ada"]
+    )
+    assert made.status_code == 201, made.text
+    reader = {"X-API-Key": made.json()["key"]}
+    body = {"definition": team.name("tick"), "input": AT, "cron": YEARLY}
+    forbidden = await team.api.http.post("/api/v1/schedules", json=body, headers=reader)
+    assert forbidden.status_code == 403
+    assert "runs:start" in forbidden.json()["detail"]
     missing = await _send(team, "ada", "POST", "/schedules", {"definition": "no-such-thing", "cron": YEARLY})
     assert missing.status_code == 422
     assert "no definition 'no-such-thing'" in missing.json()["detail"]
