@@ -125,7 +125,7 @@ async def create(
         if uploaded.created:
             plan = stored_plan(row)
             hooks = await reconcile_hooks(session, plan, principal.user_id, principal.username, settings, now)
-            if plan.triggers or await schedule_rows(session, definition=plan.name):
+            if any(t.schedule for t in plan.triggers) or await schedule_rows(session, definition=plan.name):
                 client = await reachable_client(temporal)
                 touched = await reconcile_schedules(
                     session, client, plan, principal.user_id, principal.username, settings, now
