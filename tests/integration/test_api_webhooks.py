@@ -13,8 +13,6 @@ import httpx
 from sqlalchemy import update
 
 from core.db.models import User
-from core.definition_registry import find_version, stored_plan
-from core.webhook_store import reconcile_hooks
 from core.webhooks import sign
 from tests.integration.api_client import Api
 from tests.integration.conftest import Stack
@@ -212,11 +210,9 @@ async def test_members_see_their_own_hooks_staff_see_all_and_declared_ones_are_n
     declared = await team.upload(
         DOUBLE + "triggers:\n  - {id: push, webhook: {}, input: {n: '{{ body.n }}'}}\n"
     )
-    # The definitions upload route calls this; here it is called as that route will.
-    async with api.sessions() as session:
-        plan = stored_plan(await find_version(session, declared["name"]))
-        made = await reconcile_hooks(session, plan, None, team.name("root"), api.settings, api.clock())
-        await session.commit()
-    refused = await api.http.delete(f"/api/v1/webhooks/{made[0].id}", headers=team.headers["root"])
+    # The upload reconciled its triggers: the new hook comes with its secret, once.
+    made = declared["hooks"]
+    assert [(h["trigger_id"], h["secret"][:6]) for h in made] == [("push", "whsec_")]
+    refused = await api.http.delete(f"/api/v1/webhooks/{made[0]['id']}", headers=team.headers["root"])
     assert refused.status_code == 409
     assert "remove that trigger" in refused.json()["detail"]
