@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
@@ -181,10 +182,34 @@ async def update(
 
 
 async def _act(
-    request: Request, session: AsyncSession, principal: Principal, now: Any, row: ScheduleRow, action: str
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    now: datetime,
+    row: ScheduleRow,
+    action: str,
 ) -> None:
     await audit(session, request, f"schedule.{action}", now, actor_id=principal.user_id, target=row.id)
     await session.commit()
+
+
+async def _set_paused(
+    schedule_id: str,
+    paused: bool,
+    principal: Principal,
+    request: Request,
+    session: AsyncSession,
+    client: Client,
+    now: datetime,
+    body: ScheduleNote | None,
+) -> SchedulePublic:
+    row = _visible(await get_schedule_row(session, schedule_id), principal, schedule_id)
+    action = "pause" if paused else "unpause"
+    note = (body or ScheduleNote()).note or f"{action}d by {principal.username}"
+    handle = client.get_schedule_handle(row.id)
+    await (handle.pause(note=note) if paused else handle.unpause(note=note))
+    await _act(request, session, principal, now, row, action)
+    return await _public(client, row)
 
 
 @router.post("/{schedule_id}/pause", response_model=SchedulePublic, responses=errors(403, 404, 503))
@@ -198,12 +223,7 @@ async def pause(
     body: ScheduleNote | None = None,
 ) -> SchedulePublic:
     """Start no more runs until unpaused (runs going on go on)."""
-    row = _visible(await get_schedule_row(session, schedule_id), principal, schedule_id)
-    await client.get_schedule_handle(row.id).pause(
-        note=(body or ScheduleNote()).note or f"paused by {principal.username}"
-    )
-    await _act(request, session, principal, now, row, "pause")
-    return await _public(client, row)
+    return await _set_paused(schedule_id, True, principal, request, session, client, now, body)
 
 
 @router.post("/{schedule_id}/unpause", response_model=SchedulePublic, responses=errors(403, 404, 503))
@@ -217,12 +237,7 @@ async def unpause(
     body: ScheduleNote | None = None,
 ) -> SchedulePublic:
     """Start runs again when they are due."""
-    row = _visible(await get_schedule_row(session, schedule_id), principal, schedule_id)
-    await client.get_schedule_handle(row.id).unpause(
-        note=(body or ScheduleNote()).note or f"unpaused by {principal.username}"
-    )
-    await _act(request, session, principal, now, row, "unpause")
-    return await _public(client, row)
+    return await _set_paused(schedule_id, False, principal, request, session, client, now, body)
 
 
 @router.post("/{schedule_id}/trigger", status_code=status.HTTP_202_ACCEPTED, responses=errors(403, 404, 503))

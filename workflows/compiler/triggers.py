@@ -39,13 +39,12 @@ def trigger_problems(definition: dsl.Definition) -> Iterator[Problem]:
         if (trigger.schedule is None) == (trigger.webhook is None):
             yield Problem(where, "a trigger needs exactly one of schedule or webhook")
             continue
-        names = SCHEDULE_NAMES if trigger.schedule is not None else WEBHOOK_NAMES
-        template_problems = list(_input_problems(trigger.input, join_pointer(where, "input"), names))
-        yield from template_problems
         if trigger.schedule is not None:
-            yield from schedule_problems(trigger.schedule, join_pointer(where, "schedule"))
-            if not template_problems:
-                yield from _sample_input_problems(definition.input, trigger.input, where)
+            yield from schedule_input_problems(
+                trigger.schedule, trigger.input, definition.input, where, join_pointer(where, "schedule")
+            )
+        else:
+            yield from _input_problems(trigger.input, join_pointer(where, "input"), WEBHOOK_NAMES)
 
 
 def schedule_problems(spec: dsl.ScheduleSpec, where: str) -> Iterator[Problem]:
@@ -133,11 +132,15 @@ def _sample_input_problems(schema: dict[str, Any] | None, value: Any, where: str
 
 
 def schedule_input_problems(
-    spec: dsl.ScheduleSpec, value: Any, input_schema: dict[str, Any] | None, where: str = "/"
+    spec: dsl.ScheduleSpec,
+    value: Any,
+    input_schema: dict[str, Any] | None,
+    where: str = "/",
+    spec_where: str | None = None,
 ) -> list[Problem]:
-    """A schedule made through the API: when it runs, and its input template, which (rendered
-    for a sample time) must match the definition's input schema."""
-    problems = list(schedule_problems(spec, where))
+    """A schedule's problems: when it runs (at `spec_where`, default `where`), and its input
+    template, which (rendered for a sample time) must match the definition's input schema."""
+    problems = list(schedule_problems(spec, spec_where or where))
     template_problems = list(_input_problems(value, join_pointer(where, "input"), SCHEDULE_NAMES))
     problems.extend(template_problems)
     if not template_problems:
