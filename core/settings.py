@@ -6,7 +6,15 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -34,6 +42,14 @@ def _reason(error: ErrorDetails) -> str:
     where = ".".join(str(part) for part in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     return f"STEPWISE_{where.upper()}: {message}" if where else message
+
+
+class LlmProviderConfig(BaseModel):
+    """A provider named in STEPWISE_LLM_PROVIDERS: which SDK speaks to it, where, with what key."""
+
+    kind: Literal["ollama", "openai", "anthropic"]
+    base_url: str | None = None
+    api_key: SecretStr | None = None
 
 
 class Settings(BaseSettings):
@@ -122,6 +138,37 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = Field(
         default=None, validation_alias=AliasChoices("STEPWISE_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
     )
+
+    # LLM providers (docs/llm.md): Ollama at OLLAMA_HOST; OpenAI and Anthropic with their keys
+    # (OPENAI_BASE_URL points the OpenAI SDK at any OpenAI-compatible server, such as vLLM).
+    ollama_host: str = Field(
+        default="http://127.0.0.1:11434", validation_alias=AliasChoices("STEPWISE_OLLAMA_HOST", "OLLAMA_HOST")
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("STEPWISE_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("STEPWISE_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("STEPWISE_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("STEPWISE_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL")
+    )
+    # More providers by name, used as `model@name`: '{"vllm": {"kind": "openai", "base_url": "..."}}'.
+    llm_providers: dict[str, LlmProviderConfig] = {}
+    # The provider of a model named without one (`model: qwen2.5:7b`, no `provider` input).
+    llm_default_provider: str = "ollama"
+    # The model of an api.llm step that names none: a model, `model@provider` or an `@alias`.
+    llm_default_model: str = "@chat"
+    # Models by purpose, used as `model: "@generate"`: one model or a fallback chain, e.g.
+    # '{"generate": "qwen2.5:7b", "chat": ["qwen2.5:7b@ollama", "gpt-4o-mini@openai"]}'.
+    llm_aliases: dict[str, str | list[str]] = {"chat": "qwen2.5:7b"}
+    # How long one provider call may take, and how often a reply that does not match its
+    # output_schema is sent back with the validation errors before the step fails.
+    llm_timeout_s: float = Field(default=300.0, gt=0)
+    llm_repair_attempts: int = Field(default=2, ge=0)
 
     @field_validator("cors_origins")
     @classmethod
