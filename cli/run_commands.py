@@ -20,6 +20,7 @@ from core.runs import DefinitionFileError, InvalidRunInput, check_input, prepare
 from core.settings import Settings
 from core.temporal import connect
 from core.tracing import flush_traces
+from workers.llm import LlmServing
 from workers.local import run_local
 from workers.worker import QUEUES, running_workers
 from workflows.engine.models import STATUS_QUERY, RunStatus
@@ -120,17 +121,34 @@ async def _run_remote(
     "--queue", "queues", multiple=True, type=click.Choice(QUEUES), help="A queue to serve (repeatable)."
 )
 @click.option("--all", "all_queues", is_flag=True, help="Serve every queue in this process.")
-def worker(queues: tuple[str, ...], all_queues: bool) -> None:
+@click.option(
+    "--models",
+    default="",
+    help="With --queue llm: the models this worker keeps loaded and serves, comma-separated "
+    "(model or model@provider); each gets its own task queue, llm.<model>. Default: the "
+    "models the settings name (default model, aliases, STEPWISE_LLM_MODELS).",
+)
+@click.option(
+    "--slots",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --queue llm: requests run at once per model (the GPU's parallelism; default "
+    "STEPWISE_LLM_SLOTS).",
+)
+def worker(queues: tuple[str, ...], all_queues: bool, models: str, slots: int | None) -> None:
     """Serve task queues until Ctrl-C (or SIGTERM), then shut down gracefully."""
     if not queues and not all_queues:
         raise click.UsageError("name a --queue (repeatable) or give --all")
     chosen = list(QUEUES) if all_queues else list(queues)
+    named = [m.strip() for m in models.split(",") if m.strip()]
+    if (named or slots) and "llm" not in chosen:
+        raise click.UsageError("--models and --slots are for the llm queue: add --queue llm")
     settings = Settings()
     configure_logging(settings)
-    asyncio.run(_serve(chosen, settings))
+    asyncio.run(_serve(chosen, settings, LlmServing.from_settings(settings, named, slots)))
 
 
-async def _serve(queues: list[str], settings: Settings) -> None:
+async def _serve(queues: list[str], settings: Settings, llm: LlmServing) -> None:
     loaded = load_registry()
     for error in loaded.errors:
         click.echo(f"warning: {error}", err=True)
@@ -141,12 +159,17 @@ async def _serve(queues: list[str], settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     metrics = None
     if settings.metrics_enabled and settings.worker_metrics_address:
-        metrics = serve_metrics(settings.worker_metrics_address, process_registry())
-        click.echo(f"metrics on http://{metrics.address}/metrics", err=True)
+
+        def health() -> dict[str, Any]:
+            return {"status": "ok", "queues": queues, **({"llm": llm.health()} if "llm" in queues else {})}
+
+        metrics = serve_metrics(settings.worker_metrics_address, process_registry(), health)
+        click.echo(f"metrics on http://{metrics.address}/metrics, health on /health", err=True)
     try:
-        async with running_workers(client, queues, settings, loaded.registry):
+        async with running_workers(client, queues, settings, loaded.registry, llm):
+            served = [q for q in queues if q != "llm"] + (llm.queues() if "llm" in queues else [])
             click.echo(
-                f"serving {', '.join(queues)} on {settings.temporal_host}:{settings.temporal_port}", err=True
+                f"serving {', '.join(served)} on {settings.temporal_host}:{settings.temporal_port}", err=True
             )
             await stop.wait()
             click.echo("shutting down", err=True)

@@ -9,14 +9,16 @@ never fills while nobody scrapes, and on every scrape.
 from __future__ import annotations
 
 import bisect
+import json
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
-from prometheus_client.exposition import start_http_server
+from prometheus_client.exposition import MetricsHandler
 from prometheus_client.metrics_core import Metric
 from temporalio.runtime import (
     BUFFERED_METRIC_KIND_COUNTER,
@@ -228,10 +230,32 @@ class MetricsServer:
         self._stop()
 
 
-def serve_metrics(address: str, registry: CollectorRegistry) -> MetricsServer:
-    """Serve `registry` at http://`address`/metrics from a daemon thread."""
+def serve_metrics(
+    address: str, registry: CollectorRegistry, health: Callable[[], dict[str, Any]] | None = None
+) -> MetricsServer:
+    """Serve `registry` at http://`address`/metrics from a daemon thread, and `health()` as
+    JSON at /health when given."""
     host, _, port = address.rpartition(":")
-    server, _thread = start_http_server(int(port), host.strip("[]"), registry=registry)
+    metrics = MetricsHandler.factory(registry)
+
+    class Handler(metrics):  # type: ignore[misc, valid-type]
+        def do_GET(self) -> None:
+            if health is None or self.path.split("?", 1)[0] != "/health":
+                super().do_GET()
+                return
+            body = json.dumps(health()).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host.strip("[]"), int(port)), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True, name="worker-metrics").start()
     bound = f"{host}:{server.server_port}"
 
     def stop() -> None:

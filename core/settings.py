@@ -168,6 +168,15 @@ class Settings(BaseSettings):
     # How long one provider call may take, and how often a reply that does not match its
     # output_schema is sent back with the validation errors before the step fails.
     llm_timeout_s: float = Field(default=300.0, gt=0)
+    # Models an llm worker started without --models serves, besides those the default model and
+    # the aliases name (each model has its task queue, `llm.<model>`).
+    llm_models: list[str] = []
+    # How many requests one llm worker runs at once per model: the GPU's parallelism (Ollama's
+    # OLLAMA_NUM_PARALLEL). `stepwise worker --slots` overrides it.
+    llm_slots: int = Field(default=4, ge=1)
+    # How long a request waits for a free worker of its model before the step fails (or the
+    # next model of its chain takes it). A model no worker polls at all fails at once.
+    llm_schedule_to_start_s: float = Field(default=600.0, gt=0)
     llm_repair_attempts: int = Field(default=2, ge=0)
 
     @field_validator("cors_origins")

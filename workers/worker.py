@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 import httpx
+from activities.llm.providers import build_providers, close_providers
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.engine import remind, yield_point
 from activities.integrations import IntegrationActivities
+from activities.llm.activity import LlmActivities
+from activities.llm.routing import LlmRouter
+from activities.llm.types import ChatProvider
 from core.settings import Settings
+from workers.llm import LLM_QUEUE, LlmServing, warm_models
 from workers.telemetry import StepwiseTelemetry
 from workflows.engine.models import WORKFLOW_QUEUE
 from workflows.engine.registry import use_registry
@@ -49,29 +54,38 @@ def sandbox() -> SandboxedWorkflowRunner:
     )
 
 
-def activities_for(queue: str, http: httpx.AsyncClient, settings: Settings) -> list[Callable[..., Any]]:
-    """The activity implementations served on a queue."""
+def activities_for(
+    queue: str, http: httpx.AsyncClient, settings: Settings, providers: Mapping[str, ChatProvider]
+) -> list[Callable[..., Any]]:
+    """The activity implementations served on a queue (`llm.<model>` ones serve api.llm)."""
     if queue == WORKFLOW_QUEUE:
-        return [yield_point, remind]
+        return [yield_point, remind, LlmRouter(settings).route]
     if queue == "integrations":
         return [IntegrationActivities(http, settings).fetch]
+    if queue == LLM_QUEUE or queue.startswith(LLM_QUEUE + "."):
+        return [LlmActivities(providers, settings).llm]
     return []
 
 
-def build_worker(client: Client, queue: str, settings: Settings, http: httpx.AsyncClient) -> Worker:
+def build_worker(
+    client: Client,
+    queue: str,
+    settings: Settings,
+    activities: list[Callable[..., Any]],
+    max_concurrent_activities: int | None = None,
+) -> Worker:
     """A worker for one Stepwise queue (named with the settings' task queue prefix)."""
     workflows = [RunWorkflow] if queue == WORKFLOW_QUEUE else []
     return Worker(
         client,
         task_queue=settings.task_queue_prefix + queue,
         workflows=workflows,
-        activities=activities_for(queue, http, settings),
+        activities=activities,
         workflow_runner=sandbox(),
         # Run, step and human-wait metrics, and run and step ids in activities' logs.
         interceptors=[StepwiseTelemetry()],
-        max_concurrent_activities=settings.worker_queue_concurrency.get(
-            queue, settings.worker_max_concurrent_activities
-        ),
+        max_concurrent_activities=max_concurrent_activities
+        or settings.worker_queue_concurrency.get(queue, settings.worker_max_concurrent_activities),
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_s),
         # Heartbeats reach the server within 2 s, so a cancelled activity stops promptly.
@@ -81,16 +95,46 @@ def build_worker(client: Client, queue: str, settings: Settings, http: httpx.Asy
 
 @contextlib.asynccontextmanager
 async def running_workers(
-    client: Client, queues: list[str], settings: Settings, registry: Registry
+    client: Client,
+    queues: list[str],
+    settings: Settings,
+    registry: Registry,
+    llm: LlmServing | None = None,
 ) -> AsyncIterator[list[Worker]]:
-    """Run workers for the queues until the block ends; then shut them down gracefully."""
+    """Run workers for the queues until the block ends; then shut them down gracefully. The
+    `llm` queue becomes one worker per model `llm` serves (default: the settings' models)."""
     use_registry(registry)
-    async with httpx.AsyncClient() as http:
-        served = [q for q in queues if q == WORKFLOW_QUEUE or activities_for(q, http, settings)]
-        workers = [build_worker(client, q, settings, http) for q in served]
+    serving = llm or LlmServing.from_settings(settings)
+    async with httpx.AsyncClient() as http, llm_providers(settings) as providers:
+        workers: list[Worker] = []
+        for queue in queues:
+            if queue == LLM_QUEUE:
+                for each in serving.queues():
+                    slots = serving.slots if each != LLM_QUEUE else None
+                    served = activities_for(each, http, settings, providers)
+                    workers.append(build_worker(client, each, settings, served, slots))
+                continue
+            served = activities_for(queue, http, settings, providers)
+            if queue == WORKFLOW_QUEUE or served:
+                workers.append(build_worker(client, queue, settings, served))
         tasks = [asyncio.create_task(w.run()) for w in workers]
+        if serving.warm and LLM_QUEUE in queues:
+            warming = asyncio.create_task(warm_models(serving, providers, settings))
+            tasks.append(warming)
         try:
             yield workers
         finally:
+            if serving.warm and LLM_QUEUE in queues:
+                warming.cancel()
             await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def llm_providers(settings: Settings) -> AsyncIterator[dict[str, ChatProvider]]:
+    """The LLM providers the settings configure, closed at the end."""
+    providers = build_providers(settings)
+    try:
+        yield providers
+    finally:
+        await close_providers(providers)

@@ -31,6 +31,12 @@ EVENT_UPDATE = "send_event"
 YIELD_ACTIVITY = "stepwise.yield"
 # The hook where reminders of human steps go out (a local activity; notifications come later).
 REMIND_ACTIVITY = "stepwise.remind"
+# Where an api.llm step's model chain is resolved (aliases, providers) and checked for workers:
+# a local activity, so the answer is in history and replays the same.
+LLM_ROUTE_ACTIVITY = "stepwise.llm_route"
+# Marks histories whose api.llm steps are routed to per-model task queues (`llm.<model>`) with
+# fallback; older histories ran them on the `llm` queue as they were.
+LLM_ROUTES_PATCH = "llm-routes"
 DEFAULT_CONTINUE_AS_NEW_AFTER = 2_000
 RunStatusName = Literal["running", "waiting", "completed", "failed", "cancelled"]
 
@@ -85,6 +91,15 @@ class RunOutput(BaseModel):
     output: Any = None
 
 
+class LlmTarget(BaseModel):
+    model: str
+    provider: str
+    # The task queue of the workers that serve the model (without the settings' prefix).
+    queue: str
+    # Whether a worker has polled that queue lately; a chain skips the models nobody serves.
+    served: bool = True
+
+
 class ModuleCall(BaseModel):
     """An activity's input: which step of which run, and its rendered inputs."""
 
@@ -94,6 +109,9 @@ class ModuleCall(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict)
     # The enclosing for_each and loop iterations: [block id, index or iteration] from the outside.
     path: list[tuple[str, int]] = Field(default_factory=list)
+    # api.llm: the model and provider the workflow's routing chose from the step's chain
+    # (`inputs` stay as the step rendered them).
+    target: LlmTarget | None = None
 
 
 class ModuleResult(BaseModel):
@@ -126,3 +144,22 @@ class RunStatus(BaseModel):
     progress: float = Field(description="Percentage of steps that are done or skipped")
     state_keys: list[str]
     continued: int = Field(default=0, description="How many times the run continued as new")
+
+
+class LlmRouteRequest(BaseModel):
+    """An api.llm step's choice of model, as written (a model, `model@provider`, an `@alias`,
+    or a list of them: a fallback chain), and its `provider` input."""
+
+    run_id: str
+    step_id: str
+    model: str | list[str] | None = None
+    provider: str | None = None
+    # The run's task queue prefix, so the queues asked about are the ones it schedules on.
+    queue_prefix: str = ""
+
+
+class LlmRoute(BaseModel):
+    """The models to try, in order, and how long a request may wait for a free worker."""
+
+    targets: list[LlmTarget]
+    schedule_to_start_s: float

@@ -35,12 +35,14 @@ from workflows.engine.human import (
     tally,
 )
 from workflows.engine.journal import JOURNAL_MEMO, JOURNAL_PATCH, Journal
+from workflows.engine.llm import LLM_MODULE, routed_llm
 from workflows.engine.models import (
     EVENT_SIGNAL,
     EVENT_UPDATE,
     INBOX_MEMO,
     INBOX_MEMO_PATCH,
     INTERACTIONS_QUERY,
+    LLM_ROUTES_PATCH,
     ONE_UPSERT_PATCH,
     REMIND_ACTIVITY,
     RESPOND_UPDATE,
@@ -49,6 +51,7 @@ from workflows.engine.models import (
     YIELD_ACTIVITY,
     EventReceipt,
     ExternalEvent,
+    LlmTarget,
     ModuleCall,
     ModuleResult,
     Reminder,
@@ -450,12 +453,27 @@ class _Executor:
             return await self.human(node, inputs)
         if node.queue is None:
             raise StepError(node.id, "NotAvailable", f"{node.module} has no task queue")
+        if node.module == LLM_MODULE and workflow.patched(LLM_ROUTES_PATCH):
+            return await routed_llm(self, node, inputs, path, self.owner.queue_prefix)
+        return await self.activity(node, inputs, path, node.queue)
+
+    async def activity(
+        self,
+        node: p.ModuleNode,
+        inputs: dict[str, Any],
+        path: Path,
+        queue: str,
+        schedule_to_start: timedelta | None = None,
+        target: LlmTarget | None = None,
+    ) -> dict[str, Any]:
+        """Run the step's module as an activity on `queue` (the run's prefix is added)."""
         call = ModuleCall(
             run_id=workflow.info().workflow_id,
             step_id=node.id,
             module=node.module,
             inputs=inputs,
             path=list(path),
+            target=target,
         )
         retry = node.retry or p.RetryPolicy()
         self.owner._flush()
@@ -463,9 +481,10 @@ class _Executor:
             result: ModuleResult = await workflow.execute_activity(
                 f"module:{node.module}",
                 call,
-                task_queue=self.owner.queue_prefix + node.queue,
+                task_queue=self.owner.queue_prefix + queue,
                 result_type=ModuleResult,
                 start_to_close_timeout=timedelta(milliseconds=node.timeout_ms or p.DEFAULT_TIMEOUT_MS),
+                schedule_to_start_timeout=schedule_to_start,
                 heartbeat_timeout=timedelta(milliseconds=node.heartbeat_ms) if node.heartbeat_ms else None,
                 # A heartbeating activity hears of a cancellation: wait until it has stopped.
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
@@ -481,7 +500,7 @@ class _Executor:
                 summary=f"{node.id} ({node.module})",
             )
         except ActivityError as exc:
-            raise _step_error(node.id, exc) from exc
+            raise step_error(node.id, exc) from exc
         finally:
             self.since_yield = 0
         return result.outputs
@@ -566,7 +585,7 @@ class _Executor:
                 static_summary=f"{node.id}: call {key}",
             )
         except ChildWorkflowError as exc:
-            raise _step_error(node.id, exc) from exc
+            raise step_error(node.id, exc) from exc
         return result.output
 
     async def wait(self, node: p.WaitNode, duration: Any, until: Any) -> Any:
@@ -614,7 +633,7 @@ def _delay(node: p.WaitNode, duration: Any, until: Any) -> timedelta:
     return target - workflow.now()
 
 
-def _step_error(step_id: str, exc: ActivityError | ChildWorkflowError) -> StepError:
+def step_error(step_id: str, exc: ActivityError | ChildWorkflowError) -> StepError:
     """The failure of an activity or child run, which history shows already."""
     cause = exc.cause
     if isinstance(cause, ApplicationError):

@@ -91,6 +91,7 @@ def builtin_specs() -> list[ModuleSpec]:
             api.LlmOutput,
             "Ask a language model",
             queue=LLM_QUEUE,
+            heartbeat_ms=30_000,
         ),
         ModuleSpec(
             "user.select",
