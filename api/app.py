@@ -39,6 +39,7 @@ from api.routers import (
     runs,
     schedules,
     two_factor,
+    usage,
     users,
     webhooks,
 )
@@ -155,6 +156,7 @@ def create_app(
         privacy,
         schedules,
         webhooks,
+        usage,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     # Where Temporal's codec protocol expects it: the UI and CLI add /decode and /encode.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 from pathlib import Path
@@ -13,6 +14,8 @@ from temporalio.client import WorkflowFailureError
 
 from cli.remote_commands import run_through_api
 from cli.remote_mode import api_option, refuse_in_remote_mode, remote_session
+from core.db.engine import opened_sessions
+from core.db.migrate import SchemaOutdated, require_current_schema
 from core.logs import configure_logging
 from core.metrics import process_registry, serve_metrics
 from core.plugins import load_registry
@@ -23,7 +26,7 @@ from core.tracing import flush_traces
 from workers.llm import LlmServing
 from workers.local import run_local
 from workers.worker import QUEUES, running_workers
-from workflows.engine.models import STATUS_QUERY, RunStatus
+from workflows.engine.models import STATUS_QUERY, WORKFLOW_QUEUE, RunStatus
 
 
 def _json_argument(text: str) -> Any:
@@ -165,8 +168,18 @@ async def _serve(queues: list[str], settings: Settings, llm: LlmServing) -> None
 
         metrics = serve_metrics(settings.worker_metrics_address, process_registry(), health)
         click.echo(f"metrics on http://{metrics.address}/metrics, health on /health", err=True)
+    ledger = contextlib.AsyncExitStack()
+    sessions = None
+    if WORKFLOW_QUEUE in queues:
+        # The workflow worker keeps the LLM ledger and checks monthly budgets there.
+        try:
+            await require_current_schema(settings.database_url)
+        except SchemaOutdated as exc:
+            click.echo(f"warning: {exc}; until then LLM usage is not recorded nor budgets checked", err=True)
+        else:
+            sessions = await ledger.enter_async_context(opened_sessions(settings.database_url))
     try:
-        async with running_workers(client, queues, settings, loaded.registry, llm):
+        async with ledger, running_workers(client, queues, settings, loaded.registry, llm, sessions):
             served = [q for q in queues if q != "llm"] + (llm.queues() if "llm" in queues else [])
             click.echo(
                 f"serving {', '.join(served)} on {settings.temporal_host}:{settings.temporal_port}", err=True

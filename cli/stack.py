@@ -14,7 +14,7 @@ import uvicorn
 
 from api.app import create_app
 from core.codec import EncryptionKeys, configured_keys, create_key_file, default_key_file
-from core.db.engine import display_url
+from core.db.engine import display_url, opened_sessions
 from core.db.migrate import upgrade
 from core.devserver import DevServer, free_port, port_is_free, start_dev_server
 from core.logs import uvicorn_log_config
@@ -80,7 +80,10 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running_workers(client, list(QUEUES), settings, loaded.registry):
+    async with (
+        opened_sessions(settings.database_url) as sessions,
+        running_workers(client, list(QUEUES), settings, loaded.registry, sessions=sessions),
+    ):
         serving = asyncio.create_task(api.serve())
         ready = asyncio.create_task(api.ready.wait())
         await asyncio.wait([serving, ready], return_when=asyncio.FIRST_COMPLETED)

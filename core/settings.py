@@ -44,6 +44,20 @@ def _reason(error: ErrorDetails) -> str:
     return f"STEPWISE_{where.upper()}: {message}" if where else message
 
 
+class LlmPrice(BaseModel):
+    """What a hosted model costs, in US dollars per million tokens."""
+
+    input_per_million: float = Field(ge=0)
+    output_per_million: float = Field(ge=0)
+
+
+class LlmBudget(BaseModel):
+    """What one person's runs may spend on LLM calls in a calendar month (UTC)."""
+
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+
+
 class LlmProviderConfig(BaseModel):
     """A provider named in STEPWISE_LLM_PROVIDERS: which SDK speaks to it, where, with what key."""
 
@@ -177,6 +191,15 @@ class Settings(BaseSettings):
     # How long a request waits for a free worker of its model before the step fails (or the
     # next model of its chain takes it). A model no worker polls at all fails at once.
     llm_schedule_to_start_s: float = Field(default=600.0, gt=0)
+    # Prices of hosted models by `model` or `model@provider` (unlisted models cost nothing):
+    # '{"gpt-4o-mini": {"input_per_million": 0.15, "output_per_million": 0.6}}'.
+    llm_prices: dict[str, LlmPrice] = {}
+    # Monthly budgets per user (the runs they own), read from the ledger in the app database:
+    # one for everybody, and per username in place of it: '{"ana": {"max_cost_usd": 50}}'.
+    llm_user_monthly_budget: LlmBudget | None = None
+    llm_user_budgets: dict[str, LlmBudget] = {}
+    # The model (or chain) a step uses once its owner's monthly budget is spent; unset: it fails.
+    llm_budget_fallback: str | list[str] | None = None
     llm_repair_attempts: int = Field(default=2, ge=0)
 
     @field_validator("cors_origins")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import httpx
-from activities.llm.providers import build_providers, close_providers
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -17,6 +18,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.engine import remind, yield_point
 from activities.integrations import IntegrationActivities
 from activities.llm.activity import LlmActivities
+from activities.llm.ledger import LlmLedger
+from activities.llm.providers import build_providers, close_providers
 from activities.llm.routing import LlmRouter
 from activities.llm.types import ChatProvider
 from core.settings import Settings
@@ -54,16 +57,24 @@ def sandbox() -> SandboxedWorkflowRunner:
     )
 
 
-def activities_for(
-    queue: str, http: httpx.AsyncClient, settings: Settings, providers: Mapping[str, ChatProvider]
-) -> list[Callable[..., Any]]:
+@dataclass
+class Clients:
+    """What activities use, made once per worker process."""
+
+    http: httpx.AsyncClient
+    providers: Mapping[str, ChatProvider]
+    ledger: LlmLedger
+
+
+def activities_for(queue: str, settings: Settings, clients: Clients) -> list[Callable[..., Any]]:
     """The activity implementations served on a queue (`llm.<model>` ones serve api.llm)."""
     if queue == WORKFLOW_QUEUE:
-        return [yield_point, remind, LlmRouter(settings).route]
+        ledger = clients.ledger
+        return [yield_point, remind, LlmRouter(settings, ledger).route, ledger.record]
     if queue == "integrations":
-        return [IntegrationActivities(http, settings).fetch]
+        return [IntegrationActivities(clients.http, settings).fetch]
     if queue == LLM_QUEUE or queue.startswith(LLM_QUEUE + "."):
-        return [LlmActivities(providers, settings).llm]
+        return [LlmActivities(clients.providers, settings).llm]
     return []
 
 
@@ -100,21 +111,25 @@ async def running_workers(
     settings: Settings,
     registry: Registry,
     llm: LlmServing | None = None,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
 ) -> AsyncIterator[list[Worker]]:
     """Run workers for the queues until the block ends; then shut them down gracefully. The
-    `llm` queue becomes one worker per model `llm` serves (default: the settings' models)."""
+    `llm` queue becomes one worker per model `llm` serves (default: the settings' models).
+    With `sessions` (the app database), LLM usage goes into the ledger and monthly budgets
+    are checked."""
     use_registry(registry)
     serving = llm or LlmServing.from_settings(settings)
     async with httpx.AsyncClient() as http, llm_providers(settings) as providers:
+        clients = Clients(http, providers, LlmLedger(settings, sessions))
         workers: list[Worker] = []
         for queue in queues:
             if queue == LLM_QUEUE:
                 for each in serving.queues():
                     slots = serving.slots if each != LLM_QUEUE else None
-                    served = activities_for(each, http, settings, providers)
+                    served = activities_for(each, settings, clients)
                     workers.append(build_worker(client, each, settings, served, slots))
                 continue
-            served = activities_for(queue, http, settings, providers)
+            served = activities_for(queue, settings, clients)
             if queue == WORKFLOW_QUEUE or served:
                 workers.append(build_worker(client, queue, settings, served))
         tasks = [asyncio.create_task(w.run()) for w in workers]

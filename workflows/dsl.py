@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from workflows.durations import DURATION_PATTERN
 
@@ -63,6 +63,25 @@ class Defaults(Strict):
 
     retry: Retry | None = None
     timeout: Duration | None = None
+
+
+class Budget(Strict):
+    """What one run may spend on its LLM steps. Once it is spent, the next LLM step fails (not
+    retried), or runs on `fallback` when one is given."""
+
+    max_tokens: int | None = Field(default=None, ge=1, description="Tokens in and out, over every LLM step")
+    max_cost_usd: float | None = Field(
+        default=None, gt=0, description="Cost in US dollars (settings' prices)"
+    )
+    fallback: str | list[str] | None = Field(
+        default=None, description="The model (or chain) LLM steps use once the budget is spent"
+    )
+
+    @model_validator(mode="after")
+    def _limited(self) -> Budget:
+        if self.max_tokens is None and self.max_cost_usd is None:
+            raise ValueError("a budget needs max_tokens or max_cost_usd (or both)")
+        return self
 
 
 class Goto(Strict):
@@ -313,6 +332,7 @@ class Definition(Strict):
     nodes: list[Node] | None = None
     edges: list[Edge] | None = None
     triggers: list[Trigger] = Field(default_factory=list, description="Schedules and webhooks")
+    budget: Budget | None = Field(default=None, description="What a run may spend on LLM steps")
 
 
 NODE_ALIASES = {"llm": "api.llm", "http": "api.fetch"}

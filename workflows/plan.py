@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflows.dsl import Trigger
+from workflows.dsl import Budget, Trigger
 
 PLAN_VERSION = 1
 # Edges from the beginning of a body; not a valid step id, so no step can be mistaken for it.
@@ -176,11 +176,14 @@ class Plan(PlanModel):
     calls: list[str] = Field(default_factory=list, description="Definitions this plan calls")
     # What starts runs of it besides the API (reconciled when a version is stored; runs ignore it).
     triggers: list[Trigger] = Field(default_factory=list)
+    # What a run may spend on LLM steps (the definition's `budget`).
+    budget: Budget | None = None
 
     def content_hash(self) -> str:
         """SHA-256 of the plan's canonical JSON: the same for any formatting or key order.
-        A plan without triggers hashes as plans did before there were any."""
-        data = self.model_dump(mode="json", exclude={"triggers"} if not self.triggers else None)
+        A plan without triggers or a budget hashes as plans did before there were any."""
+        unset = {name for name in ("triggers", "budget") if not getattr(self, name)}
+        data = self.model_dump(mode="json", exclude=unset or None)
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -36,6 +36,7 @@ _MODEL_BY_KEY: dict[str, type[BaseModel]] = {
     "on_error": dsl.Goto,
     "schedule": dsl.ScheduleSpec,
     "webhook": dsl.WebhookSpec,
+    "budget": dsl.Budget,
 }
 # Lists whose items are models: {list key: item model}.
 _ITEM_MODELS: dict[str, type[BaseModel]] = {

@@ -13,6 +13,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.exceptions import ApplicationError
 
+from activities.llm.ledger import LlmLedger
 from core.settings import Settings
 from workflows.engine.models import LLM_ROUTE_ACTIVITY, LlmRoute, LlmRouteRequest, LlmTarget
 
@@ -94,15 +95,29 @@ class LlmRouter:
     """Resolves chains with the settings' aliases; asks Temporal whether workers poll each
     model's queue (answers reused for SERVED_FOR_S)."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, settings: Settings, ledger: LlmLedger, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.settings = settings
+        self.ledger = ledger
         self._clock = clock
         self._served: dict[str, tuple[float, bool]] = {}
 
     @activity.defn(name=LLM_ROUTE_ACTIVITY)
     async def route(self, request: LlmRouteRequest) -> LlmRoute:
+        spec = request.model
+        overrun = await self.ledger.monthly_overrun(request.owner)
+        if overrun is not None:
+            if self.settings.llm_budget_fallback is None:
+                raise ApplicationError(
+                    f"the monthly LLM budget of {request.owner} is spent ({overrun}); raise it "
+                    f"(STEPWISE_LLM_USER_BUDGETS) or set STEPWISE_LLM_BUDGET_FALLBACK",
+                    type="BudgetExceeded",
+                    non_retryable=True,
+                )
+            spec = self.settings.llm_budget_fallback
         try:
-            chain = resolve_chain(request.model, request.provider, self.settings)
+            chain = resolve_chain(spec, request.provider, self.settings)
         except RouteError as exc:
             raise ApplicationError(str(exc), type="InvalidInput", non_retryable=True) from None
         targets = [

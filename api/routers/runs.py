@@ -33,7 +33,9 @@ from api.schemas.runs import (
     RunStarted,
     TerminateBody,
 )
+from api.schemas.usage import RunUsagePublic
 from core.definition_registry import BadReference, DefinitionNotFound, compile_source, parse_reference
+from core.llm_ledger import run_usage
 from core.run_views import BadPageToken, RunFilter, RunNotFound, RunState, get_run, list_runs
 from core.runs import InvalidRunInput, RunEnded, cancel_run, start_run, terminate_run
 from workflows.modules import Registry
@@ -156,13 +158,16 @@ async def runs(
 
 
 @router.get("/{run_id}", response_model=RunDetailPublic, responses=errors(403, 404, 503))
-async def run(run_id: str, principal: Reader, client: TemporalClient) -> RunDetailPublic:
-    """A run: its state, pinned version and plan hash, progress while it runs, output or error."""
+async def run(run_id: str, principal: Reader, client: TemporalClient, session: SessionDep) -> RunDetailPublic:
+    """A run: its state, pinned version and plan hash, progress while it runs, output or error,
+    and what its LLM steps used (tokens, cost, call by call)."""
     try:
         detail = await get_run(client, run_id, owner=owner_filter(principal))
     except RunNotFound:
         raise not_found("run", run_id) from None
-    return RunDetailPublic.of_detail(detail)
+    shown = RunDetailPublic.of_detail(detail)
+    shown.llm_usage = RunUsagePublic.of_rows(await run_usage(session, run_id))
+    return shown
 
 
 @router.post(

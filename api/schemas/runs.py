@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from api.schemas.usage import RunUsagePublic
 from core.run_views import RunDetail, RunState, RunSummary
 from workflows.engine.models import RunStatus
 
@@ -73,6 +74,7 @@ class RunDetailPublic(RunPublic):
     progress: RunStatus | None = None
     output: Any = None
     error: dict[str, Any] | None = None
+    llm_usage: RunUsagePublic | None = Field(default=None, description="What its LLM steps used")
 
     @classmethod
     def of_detail(cls, detail: RunDetail) -> RunDetailPublic:

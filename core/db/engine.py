@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,13 @@ def session_factory(
     """Sessions whose objects stay readable after commit (routes return them); `session_class`
     is the sync session underneath (a subclass of its own gets events of its own)."""
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class)
+
+
+@contextlib.asynccontextmanager
+async def opened_sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions of the database at `url` for the block; its connections closed after."""
+    engine = create_engine(url)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -238,3 +239,25 @@ class WebhookRow(Base):
     tolerance_s: Mapped[int] = mapped_column(Integer, default=300)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     rotated_at: Mapped[datetime | None]
+
+
+class LlmUsageRow(Base):
+    """One api.llm call's tokens and cost: the ledger that budgets and usage reports read."""
+
+    __tablename__ = "llm_usage"
+
+    # The run's id and the call's number in it: the same on every retry of the recording.
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(300), index=True)
+    step_id: Mapped[str] = mapped_column(String(200))
+    # The enclosing for_each and loop iterations, [[block id, index], ...].
+    path: Mapped[Any] = mapped_column(JSON)
+    definition: Mapped[str] = mapped_column(String(200), index=True)
+    # The username of the run's owner (None for runs without one).
+    owner: Mapped[str | None] = mapped_column(String(200), index=True)
+    model: Mapped[str] = mapped_column(String(300))
+    provider: Mapped[str] = mapped_column(String(100))
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    output_tokens: Mapped[int] = mapped_column(BigInteger)
+    cost_usd: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -98,6 +98,7 @@ def compile_data(
         body=body,
         calls=sorted(set(calls)),
         triggers=definition.triggers,
+        budget=definition.budget,
     )
     return CompileResult(plan)
 

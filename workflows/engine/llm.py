@@ -7,6 +7,7 @@ activity, so the answer is in history and a replay takes the same path.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -15,12 +16,26 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
 
 from workflows import plan as p
-from workflows.engine.models import LLM_ROUTE_ACTIVITY, LlmRoute, LlmRouteRequest, LlmTarget
+from workflows.dsl import Budget
+from workflows.engine.models import (
+    LLM_ROUTE_ACTIVITY,
+    LLM_USAGE_ACTIVITY,
+    LlmRoute,
+    LlmRouteRequest,
+    LlmSpent,
+    LlmTarget,
+    LlmUsageRecord,
+    LlmUsageRecorded,
+)
 from workflows.interpreter import Path, StepError
 
 LLM_MODULE = "api.llm"
 # Failures that another model would meet as well: the step's own inputs are wrong.
-_FINAL = frozenset({"InvalidInput"})
+_FINAL = frozenset({"InvalidInput", "BudgetExceeded"})
+# Counters of LLM usage (Prometheus adds _total); the cost in millionths of a dollar, as
+# Temporal's counters count whole numbers.
+LLM_TOKENS = "stepwise_llm_tokens"
+LLM_COST = "stepwise_llm_cost_microdollars"
 
 
 class Executor(Protocol):
@@ -35,11 +50,34 @@ class Executor(Protocol):
     ) -> dict[str, Any]: ...
 
 
+@dataclass
+class LlmContext:
+    """What routing and accounting need of the run: its queue prefix, definition, owner, budget
+    and what it has spent (RunWorkflow's own, carried across continue-as-new)."""
+
+    prefix: str
+    definition: str
+    owner: str | None
+    budget: Budget | None
+    spent: LlmSpent
+
+
 async def routed_llm(
-    executor: Executor, node: p.ModuleNode, inputs: dict[str, Any], path: Path, prefix: str
+    executor: Executor, node: p.ModuleNode, inputs: dict[str, Any], path: Path, run: LlmContext
 ) -> dict[str, Any]:
-    """The reply of the first model of the chain that gives one."""
-    route = await _route(node, inputs, prefix)
+    """The reply of the first model of the chain that gives one, with its cost counted."""
+    spec = inputs.get("model")
+    spent = _spent(run.budget, run.spent)
+    if spent is not None:
+        if run.budget is None or run.budget.fallback is None:
+            raise StepError(
+                node.id,
+                "BudgetExceeded",
+                f"the run's budget is spent ({spent}); raise the definition's budget or give "
+                f"budget.fallback, a model to go on with",
+            )
+        spec = run.budget.fallback
+    route = await _route(node, spec, inputs.get("provider"), run)
     failures: list[str] = []
     last: StepError | None = None
     wait = timedelta(seconds=route.schedule_to_start_s)
@@ -48,13 +86,15 @@ async def routed_llm(
             failures.append(f"{_named(target)}: {_unserved(target)}")
             continue
         try:
-            return await executor.activity(node, inputs, path, target.queue, wait, target)
+            outputs = await executor.activity(node, inputs, path, target.queue, wait, target)
         except StepError as exc:
             if exc.error_type in _FINAL:
                 raise
             last = exc
             reason = _unserved(target) if _never_started(exc) else exc.message
             failures.append(f"{_named(target)}: {reason}")
+            continue
+        return await _counted(node, outputs, target, path, run)
     if last is not None and len(failures) == 1:
         raise last
     if last is None and len(failures) == 1:
@@ -63,13 +103,74 @@ async def routed_llm(
     raise StepError(node.id, kind, "no model of the chain answered: " + "; ".join(failures))
 
 
-async def _route(node: p.ModuleNode, inputs: dict[str, Any], prefix: str) -> LlmRoute:
+def _spent(budget: Budget | None, spent: LlmSpent) -> str | None:
+    """What of the run's budget is used up, or None."""
+    if budget is None:
+        return None
+    if budget.max_tokens is not None and spent.tokens >= budget.max_tokens:
+        return f"{spent.tokens} tokens used of max_tokens {budget.max_tokens}"
+    if budget.max_cost_usd is not None and spent.cost_usd >= budget.max_cost_usd:
+        return f"${spent.cost_usd:.4f} used of max_cost_usd {budget.max_cost_usd}"
+    return None
+
+
+async def _counted(
+    node: p.ModuleNode, outputs: dict[str, Any], target: LlmTarget, path: Path, run: LlmContext
+) -> dict[str, Any]:
+    """Count the call's tokens and cost against the run and into the ledger; the outputs' usage
+    gains the cost."""
+    usage = dict(outputs.get("usage") or {})
+    tokens_in, tokens_out = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
+    run.spent.calls += 1
+    record = LlmUsageRecord(
+        key=f"{workflow.info().workflow_id}/llm/{run.spent.calls}",
+        run_id=workflow.info().workflow_id,
+        step_id=node.id,
+        path=list(path),
+        definition=run.definition,
+        owner=run.owner,
+        model=target.model,
+        provider=target.provider,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+    )
+    try:
+        recorded: LlmUsageRecorded = await workflow.execute_local_activity(
+            LLM_USAGE_ACTIVITY,
+            record,
+            result_type=LlmUsageRecorded,
+            start_to_close_timeout=timedelta(seconds=10),
+            # A ledger that stays unreachable for minutes costs its row, never the run.
+            retry_policy=RetryPolicy(maximum_attempts=20, maximum_interval=timedelta(seconds=30)),
+            summary=f"usage of {node.id}",
+        )
+        cost = recorded.cost_usd
+    except ActivityError as exc:
+        workflow.logger.warning("the usage of step %s was not recorded: %s", node.id, exc.cause or exc)
+        cost = 0.0
+    run.spent.tokens += tokens_in + tokens_out
+    run.spent.cost_usd += cost
+    labels = {"definition": run.definition, "model": target.model, "provider": target.provider}
+    meter = workflow.metric_meter()
+    tokens = meter.create_counter(LLM_TOKENS, "Tokens of LLM calls, by definition and model")
+    tokens.add(tokens_in, {**labels, "direction": "input"})
+    tokens.add(tokens_out, {**labels, "direction": "output"})
+    if cost:
+        meter.create_counter(
+            LLM_COST, "Cost of LLM calls in millionths of a US dollar, by definition and model"
+        ).add(round(cost * 1_000_000), labels)
+    return {**outputs, "usage": {**usage, "cost_usd": cost}}
+
+
+async def _route(node: p.ModuleNode, spec: Any, provider: Any, run: LlmContext) -> LlmRoute:
     request = LlmRouteRequest(
         run_id=workflow.info().workflow_id,
         step_id=node.id,
-        model=inputs.get("model"),
-        provider=inputs.get("provider"),
-        queue_prefix=prefix,
+        model=spec,
+        provider=provider,
+        queue_prefix=run.prefix,
+        owner=run.owner,
+        definition=run.definition,
     )
     try:
         route: LlmRoute = await workflow.execute_local_activity(
@@ -77,7 +178,7 @@ async def _route(node: p.ModuleNode, inputs: dict[str, Any], prefix: str) -> Llm
             request,
             result_type=LlmRoute,
             start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=RetryPolicy(maximum_attempts=5, non_retryable_error_types=["InvalidInput"]),
+            retry_policy=RetryPolicy(maximum_attempts=5, non_retryable_error_types=list(_FINAL)),
             summary=f"route {node.id}",
         )
     except ActivityError as exc:

@@ -34,6 +34,8 @@ REMIND_ACTIVITY = "stepwise.remind"
 # Where an api.llm step's model chain is resolved (aliases, providers) and checked for workers:
 # a local activity, so the answer is in history and replays the same.
 LLM_ROUTE_ACTIVITY = "stepwise.llm_route"
+# Where an api.llm call's tokens and cost go into the ledger (a local activity; it answers the cost).
+LLM_USAGE_ACTIVITY = "stepwise.llm_usage"
 # Marks histories whose api.llm steps are routed to per-model task queues (`llm.<model>`) with
 # fallback; older histories ran them on the `llm` queue as they were.
 LLM_ROUTES_PATCH = "llm-routes"
@@ -65,6 +67,14 @@ class Scheduled(BaseModel):
     input: Any = None
 
 
+class LlmSpent(BaseModel):
+    """What a run's LLM calls have used so far (carried across continue-as-new)."""
+
+    calls: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+
 class RunInput(BaseModel):
     """What a run starts with: the plan it pins, the plans it may call, its input."""
 
@@ -85,6 +95,7 @@ class RunInput(BaseModel):
     children_started: int = 0
     continued: int = 0
     scheduled: Scheduled | None = None
+    llm_spent: LlmSpent = Field(default_factory=LlmSpent)
 
 
 class RunOutput(BaseModel):
@@ -156,6 +167,9 @@ class LlmRouteRequest(BaseModel):
     provider: str | None = None
     # The run's task queue prefix, so the queues asked about are the ones it schedules on.
     queue_prefix: str = ""
+    # Whose monthly LLM budget the call counts against (the run's owner), and the definition.
+    owner: str | None = None
+    definition: str | None = None
 
 
 class LlmRoute(BaseModel):
@@ -163,3 +177,22 @@ class LlmRoute(BaseModel):
 
     targets: list[LlmTarget]
     schedule_to_start_s: float
+
+
+class LlmUsageRecord(BaseModel):
+    """One api.llm call's usage, for the ledger; `key` is the same on every retry of it."""
+
+    key: str
+    run_id: str
+    step_id: str
+    path: list[tuple[str, int]] = Field(default_factory=list)
+    definition: str
+    owner: str | None = None
+    model: str
+    provider: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class LlmUsageRecorded(BaseModel):
+    cost_usd: float = 0.0

@@ -35,7 +35,7 @@ from workflows.engine.human import (
     tally,
 )
 from workflows.engine.journal import JOURNAL_MEMO, JOURNAL_PATCH, Journal
-from workflows.engine.llm import LLM_MODULE, routed_llm
+from workflows.engine.llm import LLM_MODULE, LlmContext, routed_llm
 from workflows.engine.models import (
     EVENT_SIGNAL,
     EVENT_UPDATE,
@@ -79,6 +79,7 @@ class RunWorkflow:
     def __init__(self, run: RunInput) -> None:
         # Set here, not in run(): handlers of the first activation run before run() starts.
         self._run = run
+        self._llm_spent = run.llm_spent.model_copy()
         self._event_names = _signal_names(run.plan)
         self._interactions: dict[str, InteractionRequest] = {}
         self._human_inputs: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -142,6 +143,7 @@ class RunWorkflow:
                         "pending_events": self._events,
                         "children_started": self._children,
                         "continued": run.continued + 1,
+                        "llm_spent": self._llm_spent,
                     }
                 )
             )
@@ -383,6 +385,10 @@ class RunWorkflow:
     def queue_prefix(self) -> str:
         return self._run.queue_prefix
 
+    def llm_context(self) -> LlmContext:
+        run = self._run
+        return LlmContext(run.queue_prefix, run.plan.name, run.owner, run.plan.budget, self._llm_spent)
+
     def take_event(self, name: str) -> ExternalEvent | None:
         for index, event in enumerate(self._events):
             if event.name == name:
@@ -454,7 +460,7 @@ class _Executor:
         if node.queue is None:
             raise StepError(node.id, "NotAvailable", f"{node.module} has no task queue")
         if node.module == LLM_MODULE and workflow.patched(LLM_ROUTES_PATCH):
-            return await routed_llm(self, node, inputs, path, self.owner.queue_prefix)
+            return await routed_llm(self, node, inputs, path, self.owner.llm_context())
         return await self.activity(node, inputs, path, node.queue)
 
     async def activity(
