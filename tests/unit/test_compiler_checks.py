@@ -393,3 +393,15 @@ def test_text_template_where_a_number_is_expected() -> None:
     where, message = only("steps: [{id: a, module: api.llm, inputs: {input: hi, temperature: 't={{ 1 }}'}}]")
     assert where == "/steps/0/inputs/temperature"
     assert "is not valid under any of the given schemas" in message
+
+
+def test_a_key_of_non_ascii_digits_is_reported_not_crashed_on() -> None:
+    """'²' is a digit to str.isdigit() but not to int(): sorting problems must not trip on it."""
+    text = """stepwise: 1
+name: digits
+steps:
+  - {id: a, module: transform.concat_arrays, inputs: {"²": 1, "³": 2}}
+"""
+    result = compile_text(text, "digits.yaml", builtin_registry())
+    assert result.plan is None
+    assert {p.where for p in result.problems} >= {"/steps/0/inputs/²", "/steps/0/inputs/³"}

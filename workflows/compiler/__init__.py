@@ -170,4 +170,4 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 
 def _pointer_key(where: str) -> list[tuple[int, int | str]]:
-    return [(0, int(s)) if s.isdigit() else (1, s) for s in where.split("/") if s]
+    return [(0, int(s)) if s.isascii() and s.isdigit() else (1, s) for s in where.split("/") if s]
