@@ -49,6 +49,9 @@ def check_inputs(
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else error.message
             checker.report(at, f"module {spec.name} needs the input '{missing}'")
+        elif _one_of_required(error.validator, error.validator_value):
+            names = " or ".join(f"'{s['required'][0]}'" for s in error.validator_value)
+            checker.report(at, f"module {spec.name} needs the input {names}")
         elif error.validator == "additionalProperties":
             allowed = sorted(spec.input_schema().get("properties", {}))
             for extra in sorted(set(error.instance) - set(allowed)):
@@ -83,6 +86,13 @@ def _check_literals(
                 message = str(error["msg"]).removeprefix("Value error, ")
                 checker.report(at, f"input does not fit module {spec.name}: {message}")
                 reported.append(at)
+
+
+def _one_of_required(validator: str, expected: Any) -> bool:
+    """An `anyOf` of single `required` names: the module needs one of these inputs."""
+    return validator == "anyOf" and all(
+        isinstance(s, dict) and list(s) == ["required"] and len(s["required"]) == 1 for s in expected
+    )
 
 
 def _is_template_instance(instance: Any, validator: str, expected: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from workflows.modules.human import json_schema_or_none
 from workflows.modules.registry import ModuleInput, ModuleOutput
@@ -34,6 +34,11 @@ class ChatMessage(ModuleInput):
 
 
 class LlmInput(ModuleInput):
+    # Said to the compiler too, which checks inputs against the JSON Schema.
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"anyOf": [{"required": ["input"]}, {"required": ["messages"]}]}
+    )
+
     provider: str | None = Field(
         default=None,
         description="ollama, openai or anthropic, or a provider named in settings (default: from settings)",
