@@ -233,7 +233,9 @@ class FakeLlmServer:
                 structured=True,
                 value=reply.value,
             )
-        text, finish, matched = reply.text, "stop", None
+        text = reply.text
+        finish: Finish = "stop"
+        matched: str | None = None
         cuts = [(text.index(stop), stop) for stop in call.stop if stop and stop in text]
         if cuts:
             at, matched = min(cuts)
@@ -243,7 +245,7 @@ class FakeLlmServer:
             tokens, finish, matched = tokens[: call.max_tokens], "length", None
         return Turn(
             tokens,
-            finish,  # type: ignore[arg-type]
+            finish,
             _given(reply.input_tokens, prompt_tokens),
             _given(reply.output_tokens, len(tokens)),
             stop_sequence=matched,

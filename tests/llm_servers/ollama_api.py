@@ -13,8 +13,19 @@ _DONE_REASON = {"stop": "stop", "stop_sequence": "stop", "length": "length"}
 
 
 class FakeOllama(FakeLlmServer):
+    """With `models`, only those are pulled: any other is refused with a 404, as Ollama does."""
+
     chat_paths = frozenset({"/api/chat"})
     stream_content_type = "application/x-ndjson"
+
+    def __init__(self, *, models: set[str] | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.models = models
+
+    def _pulled(self, model: str) -> str:
+        if self.models is not None and model not in self.models:
+            raise Refusal(404, f'model "{model}" not found, try pulling it first')
+        return model
 
     def __enter__(self) -> FakeOllama:
         super().__enter__()
@@ -26,7 +37,7 @@ class FakeOllama(FakeLlmServer):
         options = body.get("options") or {}
         num_predict = options.get("num_predict")
         return Call(
-            model=str(body["model"]),
+            model=self._pulled(str(body["model"])),
             body=body,
             prompt=[str(m.get("content") or "") for m in body.get("messages") or []],
             stop=list(options.get("stop") or []),
@@ -58,7 +69,7 @@ class FakeOllama(FakeLlmServer):
             raise Refusal(400, "model is required")
         if body.get("prompt"):
             raise Refusal(400, "the fake Ollama only loads and unloads models on /api/generate")
-        model = str(body["model"])
+        model = self._pulled(str(body["model"]))
         if body.get("keep_alive") in (0, "0", "0s"):
             self.load(None)
             return {**_part(model), "response": "", "done": True, "done_reason": "unload"}
