@@ -77,24 +77,29 @@ class AnthropicProvider:
         if not isinstance(message, AnthropicMessage):
             raise malformed_error(self.name, request.model, f"is not a message: {message!r:.200}")
         content = getattr(message, "content", None)
-        usage = getattr(message, "usage", None)
-        if content is None or usage is None:
-            raise malformed_error(self.name, request.model, "has no content or no usage")
+        counts = _counts(getattr(message, "usage", None))
+        if not isinstance(content, list) or counts is None:
+            raise malformed_error(self.name, request.model, "has no content or no token counts")
         if request.output_schema is not None:
             inputs = [
-                block.input for block in content if block.type == "tool_use" and block.name == REPLY_TOOL
+                getattr(block, "input", None)
+                for block in content
+                if getattr(block, "type", None) == "tool_use" and getattr(block, "name", None) == REPLY_TOOL
             ]
             if not inputs:
                 why = f"has no {REPLY_TOOL!r} tool call (stop reason {message.stop_reason})"
                 raise malformed_error(self.name, request.model, why)
             text = json.dumps(inputs[0])
         else:
-            text = "".join(block.text for block in content if block.type == "text")
-        # Prompt-cache reads and writes are input too; Anthropic counts them apart.
-        cached = (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
+            texts = [
+                getattr(block, "text", None) for block in content if getattr(block, "type", None) == "text"
+            ]
+            if not all(isinstance(part, str) for part in texts):
+                raise malformed_error(self.name, request.model, "has a text block without text")
+            text = "".join(part for part in texts if isinstance(part, str))
         return ChatReply(
             text=text,
-            usage=Usage(usage.input_tokens + cached, usage.output_tokens),
+            usage=counts,
             model=getattr(message, "model", None) or request.model,
             finish_reason=message.stop_reason,
         )
@@ -105,6 +110,17 @@ class AnthropicProvider:
     async def aclose(self) -> None:
         """Close the SDK's connection pool."""
         await self._client.close()
+
+
+def _counts(usage: object) -> Usage | None:
+    """The token counts of a reply's usage, None when they are not numbers. Prompt-cache reads
+    and writes are input too; Anthropic counts them apart."""
+    fields = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    given, written, created, read = (getattr(usage, name, None) for name in fields)
+    if not isinstance(given, int) or not isinstance(written, int):
+        return None
+    cached = sum(count for count in (created, read) if isinstance(count, int))
+    return Usage(given + cached, written)
 
 
 def _params(request: ChatRequest) -> dict[str, Any]:

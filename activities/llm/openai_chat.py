@@ -68,7 +68,7 @@ class OpenAIProvider:
                 _check_chunk(self.name, request.model, chunk)
                 model = chunk.model or model
                 if chunk.usage is not None:
-                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                    usage = _counts(chunk.usage)
                 for choice in chunk.choices:
                     finish_reason = choice.finish_reason or finish_reason
                     if choice.delta.content:
@@ -85,15 +85,17 @@ class OpenAIProvider:
         if not isinstance(completion, ChatCompletion):
             raise malformed_error(self.name, request.model, f"is not a chat completion: {completion!r:.200}")
         choices = getattr(completion, "choices", None)
-        usage = getattr(completion, "usage", None)
-        if not choices or usage is None:
-            raise malformed_error(self.name, request.model, "has no choices or no usage")
-        choice = choices[0]
+        choice = choices[0] if isinstance(choices, list) and choices else None
+        message = getattr(choice, "message", None)
+        content = getattr(message, "content", None)
+        usage = _counts(getattr(completion, "usage", None))
+        if message is None or usage is None or not isinstance(content, str | None):
+            raise malformed_error(self.name, request.model, "has no choices, no message or no token counts")
         return ChatReply(
-            text=choice.message.content or "",
-            usage=Usage(usage.prompt_tokens, usage.completion_tokens),
+            text=content or "",
+            usage=usage,
             model=getattr(completion, "model", None) or request.model,
-            finish_reason=choice.finish_reason,
+            finish_reason=getattr(choice, "finish_reason", None),
         )
 
     async def warm(self, model: str) -> None:
@@ -128,6 +130,13 @@ def _params(request: ChatRequest) -> dict[str, Any]:
             "json_schema": {"name": "reply", "schema": request.output_schema, "strict": False},
         }
     return params
+
+
+def _counts(usage: object) -> Usage | None:
+    prompt, completion = getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+    if not isinstance(prompt, int) or not isinstance(completion, int):
+        return None
+    return Usage(prompt, completion)
 
 
 def _check_chunk(provider: str, model: str, chunk: object) -> None:

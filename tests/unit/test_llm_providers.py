@@ -96,8 +96,13 @@ async def test_400_is_the_users_to_fix_and_keeps_the_providers_reason(
 
 @pytest.mark.parametrize(
     "body",
-    ['{"id": "cut off', '{"id": "x"}', "<html>Bad Gateway</html>"],
-    ids=["cut-off", "fields-missing", "not-json"],
+    [
+        '{"id": "cut off',
+        '{"id": "x"}',
+        '{"choices": [{}], "content": [{"type": "text"}], "message": {}, "usage": {}}',
+        "<html>Bad Gateway</html>",
+    ],
+    ids=["cut-off", "fields-missing", "fields-empty", "not-json"],
 )
 async def test_a_reply_that_is_not_the_protocols_is_malformed(
     server: FakeLlmServer, provider: ChatProvider, body: str
