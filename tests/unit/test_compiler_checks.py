@@ -7,6 +7,7 @@ import pytest
 from tests.helpers import compile_yaml, problems_of
 from workflows.compiler import compile_text
 from workflows.modules import builtin_registry
+from workflows.plan import ModuleNode
 
 
 def only(text: str) -> tuple[str, str]:
@@ -405,3 +406,28 @@ steps:
     result = compile_text(text, "digits.yaml", builtin_registry())
     assert result.plan is None
     assert {p.where for p in result.problems} >= {"/steps/0/inputs/²", "/steps/0/inputs/³"}
+
+
+def test_a_first_retry_wait_longer_than_the_longest_is_refused_or_widens_the_default() -> None:
+    """Temporal refuses a policy whose max_interval is below its initial_interval (the run's
+    workflow task would fail for ever): said at compile time, or the default max gives way."""
+    step = "  - {id: a, module: api.fetch, inputs: {url: 'http://x'}, retry: %s}\n"
+    text = "stepwise: 1\nname: waits\n%ssteps:\n"
+    widened = compile_text(text % "" + step % "{initial_interval: 1h}", "w.yaml", builtin_registry())
+    assert widened.plan is not None
+    node = widened.plan.body.nodes[0]
+    assert isinstance(node, ModuleNode)
+    assert node.retry is not None
+    assert node.retry.max_interval_ms == node.retry.initial_interval_ms == 3_600_000
+    refused = compile_text(
+        text % "" + step % "{initial_interval: 1h, max_interval: 1m}", "r.yaml", builtin_registry()
+    )
+    assert [(p.where, p.message) for p in refused.problems] == [
+        (
+            "/steps/0/retry",
+            "max_interval (60000 ms) is shorter than initial_interval (3600000 ms); make it at least as long",
+        )
+    ]
+    defaults = "defaults: {retry: {initial_interval: 2m, max_interval: 1m}}\n"
+    from_defaults = compile_text(text % defaults + step % "{max_attempts: 2}", "d.yaml", builtin_registry())
+    assert [p.where for p in from_defaults.problems] == ["/defaults/retry"]

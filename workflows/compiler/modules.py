@@ -162,7 +162,21 @@ def retry_policy(own: dsl.Retry | None, defaults: dsl.Defaults | None) -> RetryP
         policy["max_interval_ms"] = parse_duration_ms(merged["max_interval"])
     if "non_retryable_errors" in merged:
         policy["non_retryable_errors"] = merged["non_retryable_errors"]
-    return RetryPolicy(**policy)
+    chosen = RetryPolicy(**policy)
+    if "max_interval_ms" not in policy and chosen.max_interval_ms < chosen.initial_interval_ms:
+        # The default longest wait gives way to a longer first one (Temporal refuses less).
+        chosen = chosen.model_copy(update={"max_interval_ms": chosen.initial_interval_ms})
+    return chosen
+
+
+def retry_problem(policy: RetryPolicy) -> str | None:
+    """What Temporal would refuse in a retry policy."""
+    if policy.max_interval_ms < policy.initial_interval_ms:
+        return (
+            f"max_interval ({policy.max_interval_ms} ms) is shorter than initial_interval "
+            f"({policy.initial_interval_ms} ms); make it at least as long"
+        )
+    return None
 
 
 def timeout_ms(own: str | None, defaults: dsl.Defaults | None) -> int:

@@ -394,6 +394,11 @@ def module_node(
                 checker.report(
                     join_pointer(where, key), f"{key} has no effect on {module}, which runs {place}"
                 )
+    retry = modules.retry_policy(step.retry, defaults) if activity else None
+    problem = modules.retry_problem(retry) if retry else None
+    if problem:
+        place = "retry" if step.retry is not None and step.retry.max_interval else "/defaults/retry"
+        checker.report(join_pointer(where, place) if place == "retry" else place, problem)
     node = ModuleNode(
         id=step_id,
         pointer=where,
@@ -403,7 +408,7 @@ def module_node(
         inputs=inputs,
         self_rendered=list(spec.self_rendered),
         outputs_to_state=step.outputs_to_state,
-        retry=modules.retry_policy(step.retry, defaults) if activity else None,
+        retry=retry,
         timeout_ms=modules.timeout_ms(step.timeout, defaults) if activity else None,
         heartbeat_ms=spec.heartbeat_ms if activity else None,
         on_error=modules.on_error(step.on_error),
