@@ -34,11 +34,17 @@ class Executor(Protocol):
         target: LlmTarget | None = None,
     ) -> dict[str, Any]: ...
 
+    def reused(self, node: p.ModuleNode, inputs: dict[str, Any], path: Path) -> dict[str, Any] | None: ...
+
 
 async def routed_llm(
     executor: Executor, node: p.ModuleNode, inputs: dict[str, Any], path: Path, prefix: str
 ) -> dict[str, Any]:
-    """The reply of the first model of the chain that gives one."""
+    """The reply of the first model of the chain that gives one; in a rerun, the reply the
+    earlier run recorded for the same inputs (no model is asked, nothing is scheduled)."""
+    recorded = executor.reused(node, inputs, path)
+    if recorded is not None:
+        return recorded
     route = await _route(node, inputs, prefix)
     failures: list[str] = []
     last: StepError | None = None
