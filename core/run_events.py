@@ -230,6 +230,9 @@ class Deriver:
             "input": run.get("input"),
             "steps": _step_count(plan),
         }
+        rerun = run.get("rerun")
+        if isinstance(rerun, dict):
+            data["rerun_of"] = {"run": rerun.get("run_id"), "from_step": rerun.get("from_step")}
         if attrs.HasField("parent_workflow_execution"):
             parent = attrs.parent_workflow_execution.workflow_id
             data["called_by"] = {"run": parent, "step": _call_step(parent, self.workflow_id)}
