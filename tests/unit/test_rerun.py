@@ -55,7 +55,8 @@ def test_a_recorded_result_is_given_once_and_a_continuation_keeps_the_rest() -> 
     inputs = recorded("first", "cats").inputs
     assert reuse.take("first", (), inputs) is not None
     left = reuse.remaining()
-    assert left is not None and [s.step_id for s in left.steps] == ["first", "second"]
+    assert left is not None
+    assert [s.step_id for s in left.steps] == ["first", "second"]
     assert reuse.take("first", (), inputs) is not None
     assert reuse.take("first", (), inputs) is None
 
@@ -75,7 +76,9 @@ def test_before_a_step_means_earlier_in_plan_order_blocks_and_their_contents_inc
 
 
 def test_an_unknown_step_is_refused_naming_the_plans_steps() -> None:
-    with pytest.raises(RerunRefused, match="no step 'fourth'; its steps are first, each, inner, second, third"):
+    with pytest.raises(
+        RerunRefused, match="no step 'fourth'; its steps are first, each, inner, second, third"
+    ):
         steps_before(plan_of(PLAN), "fourth")
 
 
