@@ -402,5 +402,5 @@ def test_rerun_through_the_cli_prints_the_new_run_and_waits_for_its_output(stack
     assert unknown.returncode == 1
     assert unknown.stderr == (
         "Error: from_step: plan 'lead-routing' has no step 'nowhere'; its steps are score, "
-        "is_enterprise, is_qualified, enterprise_desk, inside_sales, call_brief, self_serve, assign\n"
+        "is_enterprise, is_qualified, enterprise_desk, inside_sales, self_serve, call_brief, assign\n"
     )
