@@ -17,7 +17,7 @@ from api.app import create_app
 from cli.account_commands import db_group, user_group
 from cli.human_commands import inbox_command, respond_command, signal_command
 from cli.login_commands import login, logout, whoami
-from cli.run_commands import run, status, worker
+from cli.run_commands import rerun, run, status, worker
 from cli.schedule_commands import schedule
 from cli.settings import command_settings
 from cli.stack import run_stack
@@ -197,6 +197,7 @@ def api() -> None:
 
 
 main.add_command(run)
+main.add_command(rerun)
 main.add_command(worker)
 main.add_command(status)
 main.add_command(watch)

@@ -1,4 +1,4 @@
-"""`run`, `inbox`, `respond` and `signal` through the API of a stored login."""
+"""`run`, `rerun`, `inbox`, `respond` and `signal` through the API of a stored login."""
 
 from __future__ import annotations
 
@@ -38,10 +38,27 @@ def run_through_api(
         }
     with remote_errors():
         started = remote.start_run(body)
-        click.echo(f"started run {started['id']}", err=True)
-        if not wait:
-            return
-        detail = remote.wait_for(started["id"])
+    click.echo(f"started run {started['id']}", err=True)
+    if wait:
+        _print_result(remote, started["id"])
+
+
+def rerun_through_api(remote: Remote, run_id: str, from_step: str, wait: bool) -> None:
+    """Rerun a run from a step; print the new run's id, or with `wait` its output."""
+    with remote_errors():
+        started = remote.rerun(run_id, from_step)
+    reused = ", ".join(started["reusable_steps"]) or "none"
+    click.echo(f"started run {started['id']} (rerun of {run_id}; may reuse: {reused})", err=True)
+    if wait:
+        _print_result(remote, started["id"])
+    else:
+        click.echo(started["id"])
+
+
+def _print_result(remote: Remote, run_id: str) -> None:
+    """Wait for the run; print its output, or fail with why it has none."""
+    with remote_errors():
+        detail = remote.wait_for(run_id)
     if detail["state"] == "completed":
         _print_output(detail["output"])
         return

@@ -1,4 +1,4 @@
-"""`stepwise run`, `worker` and `status`: starting and serving runs."""
+"""`stepwise run`, `rerun`, `worker` and `status`: starting and serving runs."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from typing import Any
 import click
 from temporalio.client import WorkflowFailureError
 
-from cli.remote_commands import run_through_api
+from cli.remote_commands import rerun_through_api, run_through_api
 from cli.remote_mode import api_option, refuse_in_remote_mode, remote_session
 from core.db.engine import opened_sessions
 from core.db.migrate import SchemaOutdated, require_current_schema
 from core.logs import configure_logging
 from core.metrics import process_registry, serve_metrics
 from core.plugins import load_registry
+from core.rerun import RerunRefused
+from core.rerun import rerun as start_rerun
+from core.run_views import RunNotFound
 from core.runs import DefinitionFileError, InvalidRunInput, check_input, prepare, start_run
 from core.settings import Settings
 from core.temporal import connect
@@ -116,6 +119,48 @@ async def _run_remote(
     if not wait:
         return None
     result = await handle.result()
+    return result.output
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--from", "from_step", required=True, help="The step to run anew (and every step after it).")
+@click.option("--wait", is_flag=True, help="Wait for the new run and print its output as JSON.")
+@click.option("--owner", default=None, help="Without a login: who owns the new run (StepwiseOwner).")
+@api_option
+def rerun(run_id: str, from_step: str, wait: bool, owner: str | None, api_url: str | None) -> None:
+    """Start a new run of RUN_ID's pinned plan and input that reuses the results of its api.llm
+    steps before --from STEP (where their inputs are unchanged); print the new run's id, or with
+    --wait its output as JSON."""
+    remote = remote_session(api_url)
+    if remote is not None:
+        refuse_in_remote_mode(remote, owner=owner)
+        rerun_through_api(remote, run_id, from_step, wait)
+        return
+    try:
+        output = asyncio.run(_rerun_direct(run_id, from_step, Settings(), owner, wait))
+    except RunNotFound:
+        raise click.ClickException(f"no run with id {run_id}") from None
+    except RerunRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    except WorkflowFailureError as exc:
+        cause = exc.cause
+        raise click.ClickException(f"the run failed: {getattr(cause, 'message', cause)}") from exc
+    if wait:
+        _print_output(output)
+
+
+async def _rerun_direct(
+    run_id: str, from_step: str, settings: Settings, owner: str | None, wait: bool
+) -> Any:
+    client = await connect(settings)
+    started = await start_rerun(client, run_id, from_step, settings, owner)
+    reused = ", ".join(started.reusable) or "none"
+    click.echo(f"started run {started.handle.id} (rerun of {run_id}; may reuse: {reused})", err=True)
+    if not wait:
+        click.echo(started.handle.id)
+        return None
+    result = await started.handle.result()
     return result.output
 
 

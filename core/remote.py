@@ -1,5 +1,5 @@
 """A client of a remote Stepwise API for the command line: signing in (with the 2FA step),
-refreshing an expired access token (once per call), and the calls of `run`, `inbox`,
+refreshing an expired access token (once per call), and the calls of `run`, `rerun`, `inbox`,
 `respond`, `signal` and `watch` (a run's event stream, resumed after a dropped connection)."""
 
 from __future__ import annotations
@@ -183,6 +183,12 @@ class Remote:
     def start_run(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST /runs: a stored definition (`definition`) or an inline one (`source`, `format`)."""
         started: dict[str, Any] = self.call("POST", "/runs", json=body)
+        return started
+
+    def rerun(self, run_id: str, from_step: str) -> dict[str, Any]:
+        """POST /runs/{id}/rerun: a new run that reuses the run's results before `from_step`."""
+        path = f"/runs/{quote(run_id, safe='')}/rerun"
+        started: dict[str, Any] = self.call("POST", path, json={"from_step": from_step})
         return started
 
     def wait_for(self, run_id: str, every_s: float = 0.2, most_s: float = 2.0) -> dict[str, Any]:

@@ -230,6 +230,9 @@ class Deriver:
             "input": run.get("input"),
             "steps": _step_count(plan),
         }
+        rerun = run.get("rerun")
+        if isinstance(rerun, dict):
+            data["rerun_of"] = {"run": rerun.get("run_id"), "from_step": rerun.get("from_step")}
         if attrs.HasField("parent_workflow_execution"):
             parent = attrs.parent_workflow_execution.workflow_id
             data["called_by"] = {"run": parent, "step": _call_step(parent, self.workflow_id)}
@@ -443,9 +446,11 @@ def _journal_entry(entry: dict[str, Any], out: _Out) -> None:
     """The run events of one journal entry (see workflows/engine/journal.py)."""
     step, path, module = entry.get("step"), _path(entry.get("path")), entry.get("module")
     change = entry.get("t")
+    # A rerun's step that gave an earlier run's result: no module started for it.
+    reused = {"reused": True, "reused_from": entry["reused"]} if "reused" in entry else {}
     if change == "start":
-        out.add("step_start", step=step, path=path, module=module, data=_kind(entry))
-        if module is not None:
+        out.add("step_start", step=step, path=path, module=module, data={**_kind(entry), **reused})
+        if module is not None and not reused:
             out.add("module_start", step=step, path=path, module=module)
     elif change == "done":
         if module is not None:
@@ -455,8 +460,8 @@ def _journal_entry(entry: dict[str, Any], out: _Out) -> None:
                 if "outputs_omitted" not in entry
                 else {"outputs": None, "outputs_omitted_chars": entry["outputs_omitted"]}
             )
-            out.add("module_output", step=step, path=path, module=module, data=data)
-        out.add("step_complete", step=step, path=path, module=module, data=_kind(entry))
+            out.add("module_output", step=step, path=path, module=module, data={**data, **reused})
+        out.add("step_complete", step=step, path=path, module=module, data={**_kind(entry), **reused})
     elif change == "skip":
         out.add("step_complete", step=step, path=path, module=module, data={**_kind(entry), "skipped": True})
     elif change == "fail":

@@ -126,7 +126,7 @@ async def first_execution(client: Client, workflow_id: str) -> str:
     return started.first_execution_run_id or started.original_execution_run_id
 
 
-async def _pages(
+async def execution_pages(
     client: Client, workflow_id: str, run_id: str, follow: bool
 ) -> AsyncIterator[list[HistoryEvent]]:
     """The history pages of one execution. The next page is asked for before this one is
@@ -175,7 +175,7 @@ async def _derive_source(
             derived: list[Derived] = []
             found: list[Child] = []
             last: HistoryEvent | None = None
-            async for events in _pages(client, workflow_id, run_id, follow):
+            async for events in execution_pages(client, workflow_id, run_id, follow):
                 known = len(deriver.children)
                 batch: list[Derived] = []
                 for event in events:

@@ -49,6 +49,8 @@ def _detail(event: dict[str, Any]) -> str:
         return str(status) + (f": {_short(data['output'])}" if data.get("output") is not None else "")
     if kind == "step_complete" and data.get("skipped"):
         return "skipped"
+    if kind == "step_complete" and data.get("reused"):
+        return f"reused from {data.get('reused_from')}"
     return ""
 
 

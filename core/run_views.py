@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.interactions import quote
-from core.runs import PLAN_HASH_MEMO, VERSION_MEMO
+from core.runs import PLAN_HASH_MEMO, RERUN_MEMO, VERSION_MEMO
 from workflows.engine.human import ANYONE, Responder
 from workflows.engine.models import STATUS_QUERY, WORKFLOW_NAME, RunOutput, RunStatus
 from workflows.engine.run import AWAITING_KEY, DEFINITION_KEY, OWNER_KEY, STATUS_KEY
@@ -73,6 +73,8 @@ class RunSummary:
     plan_hash: str | None
     # The run id of its first execution (continue-as-new makes later ones).
     first_run_id: str | None = None
+    # A rerun's origin: {"run_id": the run it reruns, "from_step": where it ran anew from}.
+    rerun_of: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,14 @@ async def summary_of(execution: WorkflowExecution) -> RunSummary:
         version=int(version) if isinstance(version, int) else None,
         plan_hash=memo.get(PLAN_HASH_MEMO),
         first_run_id=execution.raw_info.first_run_id or None,
+        rerun_of=_rerun_of(memo.get(RERUN_MEMO)),
     )
+
+
+def _rerun_of(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    return {key: str(value[key]) for key in ("run_id", "from_step") if key in value}
 
 
 def _decode_token(page: str | None) -> bytes | None:

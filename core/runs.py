@@ -23,7 +23,7 @@ from core.definitions import folder_lookup, names_in_folder
 from core.settings import Settings
 from workflows.compiler import DefinitionLookup, compile_text
 from workflows.compiler.steps import parse_call
-from workflows.engine.models import WORKFLOW_NAME, WORKFLOW_QUEUE, RunInput, RunOutput
+from workflows.engine.models import WORKFLOW_NAME, WORKFLOW_QUEUE, Rerun, RunInput, RunOutput
 from workflows.engine.run import DEFINITION_KEY, OWNER_KEY, STATUS_KEY
 from workflows.modules import Registry
 from workflows.plan import Plan
@@ -32,6 +32,8 @@ from workflows.problems import DefinitionError, Problem
 # The memo keys a run starts with: the plan (and registry version) it pins.
 VERSION_MEMO = "StepwiseVersion"
 PLAN_HASH_MEMO = "StepwisePlanHash"
+# On a rerun: {"run_id": the run it reruns, "from_step": the step it runs anew from}.
+RERUN_MEMO = "StepwiseRerun"
 
 
 class DefinitionFileError(DefinitionError):
@@ -131,9 +133,11 @@ async def start_run(
     run_id: str | None = None,
     version: int | None = None,
     idempotency_key: str | None = None,
+    rerun: Rerun | None = None,
 ) -> WorkflowHandle[Any, RunOutput]:
     """Check the input and start the run; returns its handle. With an idempotency key, a start
-    that was made before (even if that run has ended) returns that run instead of a new one."""
+    that was made before (even if that run has ended) returns that run instead of a new one.
+    `rerun` (core/rerun.py) makes it a rerun of an earlier run, reusing its recorded results."""
     check_input(prepared.plan, run_input)
     attributes = [
         SearchAttributePair(DEFINITION_KEY, prepared.plan.name),
@@ -145,6 +149,8 @@ async def start_run(
     memo: dict[str, Any] = {PLAN_HASH_MEMO: plan_hash}
     if version is not None:
         memo[VERSION_MEMO] = version
+    if rerun is not None:
+        memo[RERUN_MEMO] = {"run_id": rerun.run_id, "from_step": rerun.from_step}
     if idempotency_key is not None:
         run_id = keyed_run_id(prepared.plan, owner, idempotency_key)
     try:
@@ -158,6 +164,7 @@ async def start_run(
                 children=prepared.children,
                 queue_prefix=settings.task_queue_prefix,
                 continue_as_new_after=settings.continue_as_new_after,
+                rerun=rerun,
             ),
             id=run_id or new_run_id(prepared.plan),
             task_queue=settings.task_queue_prefix + WORKFLOW_QUEUE,

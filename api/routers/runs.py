@@ -1,4 +1,4 @@
-"""Runs: start (a stored definition or one inline), list, get, cancel, terminate."""
+"""Runs: start (a stored definition or one inline), rerun, list, get, cancel, terminate."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from api.responses import errors
 from api.routers.definitions import refused
 from api.run_access import owned_run, owner_filter, responder_of
 from api.schemas.runs import (
+    RerunCreate,
+    RerunOf,
+    RerunStarted,
     RunControlled,
     RunCreate,
     RunDetailPublic,
@@ -36,6 +39,7 @@ from api.schemas.runs import (
 from api.schemas.usage import RunUsagePublic
 from core.definition_registry import BadReference, DefinitionNotFound, compile_source, parse_reference
 from core.llm_ledger import run_usage
+from core.rerun import RerunRefused, rerun
 from core.run_views import BadPageToken, RunFilter, RunNotFound, RunState, get_run, list_runs
 from core.runs import InvalidRunInput, RunEnded, cancel_run, start_run, terminate_run
 from workflows.modules import Registry
@@ -127,6 +131,62 @@ async def start(
     )
     return RunStarted(
         id=handle.id, definition=plan.name, version=version, plan_hash=plan_hash, owner=principal.username
+    )
+
+
+@router.post(
+    "/{run_id}/rerun",
+    response_model=RerunStarted,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(403, 404, 409, 422, 503),
+)
+async def rerun_from(
+    run_id: str,
+    body: RerunCreate,
+    principal: Starter,
+    request: Request,
+    settings: SettingsDep,
+    client: TemporalClient,
+    now: NowDep,
+) -> RerunStarted:
+    """Start a new run of a run's pinned plan, input and called plans, owned by the caller, that
+    reuses the results of the run's api.llm steps before `from_step` (plan order) whose rendered
+    inputs are unchanged; `from_step` and the steps after it run anew. The run must have ended."""
+    summary = await owned_run(client, run_id, principal)
+    if summary.state in OPEN_STATES:
+        raise conflict(
+            f"run {run_id} is still {summary.state}: rerun it once it has ended (or cancel it first)"
+        )
+    try:
+        started = await rerun(client, run_id, body.from_step, settings, owner=principal.username)
+    except RunNotFound:
+        raise not_found("run", run_id) from None
+    except RerunRefused as exc:
+        raise unprocessable(str(exc)) from None
+    plan = started.run_input.plan
+    await audit_run_change(
+        request,
+        "run.rerun",
+        now,
+        actor_id=principal.user_id,
+        target=started.handle.id,
+        detail={
+            "definition": plan.name,
+            "version": started.version,
+            "plan_hash": started.run_input.plan_hash,
+            "rerun_of": run_id,
+            "from_step": body.from_step,
+            "reusable_steps": started.reusable,
+        },
+    )
+    return RerunStarted(
+        id=started.handle.id,
+        definition=plan.name,
+        version=started.version,
+        plan_hash=started.run_input.plan_hash,
+        owner=principal.username,
+        rerun_of=RerunOf(run_id=run_id, from_step=body.from_step),
+        reusable_steps=started.reusable,
     )
 
 

@@ -39,6 +39,32 @@ class RunStarted(BaseModel):
     owner: str
 
 
+class RerunCreate(BaseModel):
+    """Rerun a run from one of its steps."""
+
+    from_step: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The step to run anew, with every step after it in plan order; the earlier "
+        "api.llm steps give the results the run recorded where their rendered inputs are unchanged",
+    )
+
+
+class RerunOf(BaseModel):
+    run_id: str = Field(description="The run this one reruns")
+    from_step: str = Field(description="The step it ran anew from")
+
+
+class RerunStarted(RunStarted):
+    """A rerun that started (the fields of a started run, and where it comes from)."""
+
+    rerun_of: RerunOf
+    reusable_steps: list[str] = Field(
+        description="The api.llm steps whose recorded results it may reuse (each one that its "
+        "rendered inputs still match), in the order the earlier run recorded them"
+    )
+
+
 class RunPublic(BaseModel):
     """A run as listings show it."""
 
@@ -51,6 +77,7 @@ class RunPublic(BaseModel):
     awaiting: list[str] = Field(description="Who may answer its open interactions ('*': anyone)")
     version: int | None = Field(description="The registry version it runs (pinned at start)")
     plan_hash: str | None
+    rerun_of: RerunOf | None = Field(default=None, description="Set on a rerun: the run it reruns")
 
     @classmethod
     def of(cls, summary: RunSummary) -> RunPublic:
@@ -65,6 +92,7 @@ class RunPublic(BaseModel):
             awaiting=summary.awaiting,
             version=summary.version,
             plan_hash=summary.plan_hash,
+            rerun_of=RerunOf.model_validate(summary.rerun_of) if _complete(summary.rerun_of) else None,
         )
 
 
@@ -85,6 +113,10 @@ class RunDetailPublic(RunPublic):
             output=detail.output,
             error=detail.error,
         )
+
+
+def _complete(rerun_of: dict[str, str] | None) -> bool:
+    return rerun_of is not None and {"run_id", "from_step"} <= rerun_of.keys()
 
 
 class RunPagePublic(BaseModel):

@@ -375,3 +375,32 @@ def test_schedules_are_made_triggered_paused_changed_and_deleted_through_the_cli
     gone = stack.cli("schedule", "show", "cli-tick-yearly")
     assert gone.returncode == 1
     assert "no schedule with id cli-tick-yearly" in gone.stderr
+
+
+def test_rerun_through_the_cli_prints_the_new_run_and_waits_for_its_output(stack: DevStack) -> None:
+    stack.login()
+    example = ROOT / "docs" / "examples" / "lead-routing.json"
+    first = stack.cli("run", str(example), "--wait", "--input", LEAD)
+    assert first.returncode == 0, first.stderr
+    run_id = first.stderr.split("started run ")[1].split()[0]
+    started = stack.cli("rerun", run_id, "--from", "call_brief")
+    assert started.returncode == 0, started.stderr
+    new_id = started.stdout.strip()
+    assert new_id != run_id
+    assert f"started run {new_id} (rerun of {run_id}; may reuse: none)" in started.stderr
+
+    def rerun_shown() -> None:
+        shown = stack.api("GET", f"/runs/{new_id}").json()
+        assert shown["rerun_of"] == {"run_id": run_id, "from_step": "call_brief"}, shown
+        assert shown["state"] == "completed", shown
+
+    eventually(rerun_shown)
+    waited = stack.cli("rerun", run_id, "--from", "score", "--wait")
+    assert waited.returncode == 0, waited.stderr
+    assert json.loads(waited.stdout.splitlines()[-1]) == json.loads(first.stdout.splitlines()[-1])
+    unknown = stack.cli("rerun", run_id, "--from", "nowhere")
+    assert unknown.returncode == 1
+    assert unknown.stderr == (
+        "Error: from_step: plan 'lead-routing' has no step 'nowhere'; its steps are score, "
+        "is_enterprise, is_qualified, enterprise_desk, inside_sales, self_serve, call_brief, assign\n"
+    )

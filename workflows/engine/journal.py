@@ -8,8 +8,9 @@ next blocks or ends (core.run_events reads them back out, in order, as run event
 
 Entries are small dicts: {"t": start|done|skip|fail, "step": id, "path": [[block, n], ...],
 "module": name (or "kind": if, for_each, call, wait...), "outputs": {...}, "error": {"type",
-"message"}}. A module's outputs are kept up to OUTPUTS_LIMIT characters of JSON; larger ones
-are left out (their size is kept).
+"message"}, "reused": run id}. `reused` marks an api.llm step of a rerun that gave the
+result the earlier run (that id) recorded, without asking a model. A module's outputs are
+kept up to OUTPUTS_LIMIT characters of JSON; larger ones are left out (their size is kept).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Journal:
         module: str | None = None,
         outputs: dict[str, Any] | None = None,
         error: tuple[str, str] | None = None,
+        reused: str | None = None,
     ) -> bool:
         """Note one change; True once the batch is full and should be written now."""
         entry: dict[str, Any] = {"t": change, "step": step}
@@ -59,6 +61,8 @@ class Journal:
                 entry["outputs_omitted"] = len(text)
         if error is not None:
             entry["error"] = {"type": error[0], "message": error[1]}
+        if reused is not None:
+            entry["reused"] = reused
         self.entries.append(entry)
         return len(self.entries) >= BATCH_ENTRIES
 

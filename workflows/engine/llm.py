@@ -49,6 +49,8 @@ class Executor(Protocol):
         target: LlmTarget | None = None,
     ) -> dict[str, Any]: ...
 
+    def reused(self, node: p.ModuleNode, inputs: dict[str, Any], path: Path) -> dict[str, Any] | None: ...
+
 
 @dataclass
 class LlmContext:
@@ -65,7 +67,12 @@ class LlmContext:
 async def routed_llm(
     executor: Executor, node: p.ModuleNode, inputs: dict[str, Any], path: Path, run: LlmContext
 ) -> dict[str, Any]:
-    """The reply of the first model of the chain that gives one, with its cost counted."""
+    """The reply of the first model of the chain that gives one, with its cost counted; in a
+    rerun, the reply the earlier run recorded for the same inputs (no model is asked, nothing
+    is scheduled, nothing is counted again)."""
+    recorded = executor.reused(node, inputs, path)
+    if recorded is not None:
+        return recorded
     spec = inputs.get("model")
     spent = _spent(run.budget, run.spent)
     if spent is not None:

@@ -75,6 +75,25 @@ class LlmSpent(BaseModel):
     cost_usd: float = 0.0
 
 
+class RecordedStep(BaseModel):
+    """An api.llm step's result in an earlier run: a rerun gives it again, without asking a
+    model, where the step's rendered inputs are the same (workflows/engine/reuse.py)."""
+
+    step_id: str
+    # The enclosing for_each and loop iterations, as in ModuleCall.
+    path: list[tuple[str, int]] = Field(default_factory=list)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class Rerun(BaseModel):
+    """Set on a run that reruns an earlier one from `from_step`: the results it may reuse."""
+
+    run_id: str
+    from_step: str
+    steps: list[RecordedStep] = Field(default_factory=list)
+
+
 class RunInput(BaseModel):
     """What a run starts with: the plan it pins, the plans it may call, its input."""
 
@@ -96,6 +115,8 @@ class RunInput(BaseModel):
     continued: int = 0
     scheduled: Scheduled | None = None
     llm_spent: LlmSpent = Field(default_factory=LlmSpent)
+    # Set on a rerun: the earlier run's api.llm results it reuses (those not used yet).
+    rerun: Rerun | None = None
 
 
 class RunOutput(BaseModel):

@@ -62,6 +62,7 @@ from workflows.engine.models import (
     StepStatus,
 )
 from workflows.engine.registry import current_registry
+from workflows.engine.reuse import Reuse
 from workflows.engine.scheduled import scheduled_input
 from workflows.interpreter import ContinueAsNewRequested, Interpreter, Path, RunInfo, StepError
 
@@ -101,6 +102,8 @@ class RunWorkflow:
         self._children = 0
         # Set in run() for runs that keep a journal (histories from before JOURNAL_PATCH do not).
         self._journal: Journal | None = None
+        # A rerun's recorded api.llm results (nothing for other runs).
+        self._reuse = Reuse(run.rerun)
 
     @workflow.run
     async def run(self, run: RunInput) -> RunOutput:
@@ -144,6 +147,7 @@ class RunWorkflow:
                         "children_started": self._children,
                         "continued": run.continued + 1,
                         "llm_spent": self._llm_spent,
+                        "rerun": self._reuse.remaining(),
                     }
                 )
             )
@@ -260,6 +264,19 @@ class RunWorkflow:
         failure = (error.error_type, error.message) if error else None
         if self._journal.note(change, node.id, path, node.kind, module, outputs, failure):
             self._write_journal()
+
+    def reused(self, node: p.ModuleNode, inputs: dict[str, Any], path: Path) -> dict[str, Any] | None:
+        """A rerun: the outputs the earlier run recorded for this step here with these inputs,
+        noted in the journal as reused; None when the step must run."""
+        outputs = self._reuse.take(node.id, path, inputs)
+        if outputs is None:
+            return None
+        if self._journal is not None:
+            for change, noted in (("start", None), ("done", outputs)):
+                kind, run_id = node.kind, self._reuse.run_id
+                if self._journal.note(change, node.id, path, kind, node.module, noted, reused=run_id):
+                    self._write_journal()
+        return outputs
 
     def _write_journal(self, memo: dict[str, Any] | None = None) -> None:
         """Upsert `memo` (if any) with the journal's pending entries, in one command."""
@@ -453,6 +470,9 @@ class _Executor:
                 start_to_close_timeout=timedelta(seconds=10),
                 summary="yield after long pure work",
             )
+
+    def reused(self, node: p.ModuleNode, inputs: dict[str, Any], path: Path) -> dict[str, Any] | None:
+        return self.owner.reused(node, inputs, path)
 
     async def module(self, node: p.ModuleNode, inputs: dict[str, Any], path: Path = ()) -> dict[str, Any]:
         if node.runs == "human":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -21,8 +21,12 @@ INVALID = "InvalidScheduledInput"
 def scheduled_input(run: RunInput, info: workflow.Info) -> Any:
     """The rendered input; a failure of the run (not retried) when it does not render or does not
     match the definition's input schema."""
+    return input_due(run, info.typed_search_attributes.get(SCHEDULED_TIME_KEY) or info.start_time)
+
+
+def input_due(run: RunInput, due: datetime) -> Any:
+    """The input of a scheduled run that was due at `due` (what `scheduled_input` renders)."""
     assert run.scheduled is not None
-    due = info.typed_search_attributes.get(SCHEDULED_TIME_KEY) or info.start_time
     scope = {"schedule": {"id": run.scheduled.schedule_id, "scheduled_time": due.astimezone(UTC).isoformat()}}
     try:
         value = render_value(run.scheduled.input, scope)
