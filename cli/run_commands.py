@@ -104,10 +104,14 @@ def run(
     except InvalidRunInput as exc:
         raise click.ClickException(str(exc)) from exc
     except WorkflowFailureError as exc:
-        cause = exc.cause
-        raise click.ClickException(f"the run failed: {getattr(cause, 'message', cause)}") from exc
+        raise _failed(exc) from exc
     if wait:
         _print_output(output)
+
+
+def _failed(exc: WorkflowFailureError) -> click.ClickException:
+    cause = exc.cause
+    return click.ClickException(f"the run failed: {getattr(cause, 'message', cause)}")
 
 
 async def _run_remote(
@@ -144,8 +148,7 @@ def rerun(run_id: str, from_step: str, wait: bool, owner: str | None, api_url: s
     except RerunRefused as exc:
         raise click.ClickException(str(exc)) from None
     except WorkflowFailureError as exc:
-        cause = exc.cause
-        raise click.ClickException(f"the run failed: {getattr(cause, 'message', cause)}") from exc
+        raise _failed(exc) from exc
     if wait:
         _print_output(output)
 
