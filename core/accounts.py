@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.auth.passwords import hash_password, password_problem
 from core.auth.scopes import ROLES
 from core.clock import utcnow
-from core.db.engine import create_engine, session_factory
+from core.db.engine import opened_sessions
 from core.db.migrate import require_current_schema
 from core.db.models import User
 from core.db.repos.audit import record
@@ -75,13 +75,9 @@ async def create_first_user(
     """Create a user in the database at `url` from the command line (missing groups are
     created); `SchemaOutdated` when the database is not migrated."""
     await require_current_schema(url)
-    engine = create_engine(url)
-    try:
-        async with session_factory(engine)() as session:
-            user = await register_user(
-                session, username, password, Actor(None), utcnow(), role, email, groups, create_groups=True
-            )
-            await session.commit()
-            return user
-    finally:
-        await engine.dispose()
+    async with opened_sessions(url) as sessions, sessions() as session:
+        user = await register_user(
+            session, username, password, Actor(None), utcnow(), role, email, groups, create_groups=True
+        )
+        await session.commit()
+        return user

@@ -133,14 +133,17 @@ async def running_workers(
             if queue == WORKFLOW_QUEUE or served:
                 workers.append(build_worker(client, queue, settings, served))
         tasks = [asyncio.create_task(w.run()) for w in workers]
-        if serving.warm and LLM_QUEUE in queues:
-            warming = asyncio.create_task(warm_models(serving, providers, settings))
-            tasks.append(warming)
+        warming = (
+            asyncio.create_task(warm_models(serving, providers, settings))
+            if serving.warm and LLM_QUEUE in queues
+            else None
+        )
         try:
             yield workers
         finally:
-            if serving.warm and LLM_QUEUE in queues:
-                warming.cancel()
+            if warming is not None:
+                warming.cancel()  # a model still loading is not waited for
+                tasks.append(warming)
             await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
             await asyncio.gather(*tasks, return_exceptions=True)
 

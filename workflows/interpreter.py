@@ -459,7 +459,7 @@ class Interpreter:
         try:
             model = spec.input_model.model_validate(inputs)
         except ValidationError as exc:
-            raise StepError(node.id, "InvalidInput", _validation_message(node.module, exc)) from exc
+            raise StepError(node.id, "InvalidInput", validation_message(node.module, exc)) from exc
         try:
             result = spec.run(model, scope)
         except TemplateError as exc:
@@ -636,7 +636,8 @@ def _error_scope(error: StepError) -> dict[str, str]:
     return {"type": error.error_type, "message": error.message, "step": error.step_id}
 
 
-def _validation_message(module: str, exc: ValidationError) -> str:
+def validation_message(module: str, exc: ValidationError) -> str:
+    """Why inputs do not fit a module, place by place."""
     parts = []
     for error in exc.errors(include_url=False):
         where = ".".join(str(x) for x in error["loc"]) or "inputs"

@@ -17,6 +17,7 @@ from activities.llm.structured import repair_messages, reply_problems
 from activities.llm.types import ChatProvider, ChatReply, ChatRequest, Message, OnText, ProviderError, Usage
 from core.settings import Settings
 from workflows.engine.models import LlmTarget, ModuleCall, ModuleResult
+from workflows.interpreter import validation_message
 from workflows.modules.api import LlmInput, LlmOutput
 
 # ProviderError kinds as the error types a step's `retry.non_retryable_errors` can name.
@@ -124,13 +125,8 @@ def _validated(call: ModuleCall) -> LlmInput:
     try:
         return LlmInput.model_validate(call.inputs)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'inputs'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise ApplicationError(
-            f"api.llm inputs: {problems}", type="InvalidInput", non_retryable=True
-        ) from None
+        message = validation_message(call.module, exc)
+        raise ApplicationError(message, type="InvalidInput", non_retryable=True) from None
 
 
 def _messages(step: LlmInput) -> list[Message]:
