@@ -194,3 +194,5 @@ def _args() -> argparse.Namespace:
 
 if __name__ == "__main__":
     asyncio.run(main(_args()))
+    sys.stdout.flush()
+    os._exit(0)  # the SDK's threads can abort interpreter teardown (see cli.main.entry)
