@@ -17,15 +17,15 @@ function isObject(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function stepsOf(body: unknown): PlanStep[] {
+function stepsOf(body: unknown, graph: boolean): PlanStep[] {
   if (!isObject(body) || !Array.isArray(body.nodes)) return [];
-  return body.nodes.filter(isObject).map(stepOf);
+  return body.nodes.filter(isObject).map((node) => stepOf(node, graph));
 }
 
-function stepOf(node: Json): PlanStep {
+function stepOf(node: Json, graph: boolean): PlanStep {
   const bodies: PlanStep["bodies"] = [];
   const named = (label: string, body: unknown) => {
-    const steps = stepsOf(body);
+    const steps = stepsOf(body, graph);
     if (steps.length > 0) bodies.push({ label, steps });
   };
   for (const field of ["branches", "cases"] as const) {
@@ -36,9 +36,14 @@ function stepOf(node: Json): PlanStep {
   named("then", node.then);
   named("otherwise", node.otherwise);
   named("default", node.default);
-  const after = Array.isArray(node.after)
-    ? node.after.filter(isObject).map((edge) => String(edge.source ?? ""))
-    : [];
+  // A list of steps runs in order; only a graph's edges say something worth showing.
+  const after =
+    graph && Array.isArray(node.after)
+      ? node.after
+          .filter(isObject)
+          .map((edge) => String(edge.source ?? ""))
+          .filter((source) => !source.startsWith("@"))
+      : [];
   return {
     id: String(node.id ?? ""),
     kind: String(node.kind ?? "module"),
@@ -50,7 +55,7 @@ function stepOf(node: Json): PlanStep {
 
 /** The plan's steps, or [] for something that is not a plan. */
 export function planSteps(plan: unknown): PlanStep[] {
-  return isObject(plan) ? stepsOf(plan.body) : [];
+  return isObject(plan) ? stepsOf(plan.body, plan.form === "graph") : [];
 }
 
 /** Every step id of the tree, in plan order. */
