@@ -10,6 +10,8 @@ import { usePoll } from "./usePoll";
 
 // Pages away from the runs are loaded when first opened, so the runs pages load less.
 const Inbox = lazy(() => import("./pages/Inbox").then((m) => ({ default: m.Inbox })));
+const Definitions = lazy(() => import("./pages/Definitions").then((m) => ({ default: m.Definitions })));
+const DefinitionPage = lazy(() => import("./pages/Definitions").then((m) => ({ default: m.DefinitionPage })));
 
 export function App() {
   const [session, setSession] = useState<TokenPair | null>(loadSession);
@@ -40,6 +42,9 @@ function SignedIn({ url }: { url: URL }) {
   if (path === "/runs") page = <Runs query={url.searchParams} />;
   else if ((params = match("/runs/:id", path))) page = <RunDetail key={params.id} runId={params.id ?? ""} />;
   else if (path === "/inbox") page = <Inbox />;
+  else if (path === "/definitions") page = <Definitions />;
+  else if (path === "/definitions/new") page = <DefinitionPage key="new" name={null} />;
+  else if ((params = match("/definitions/:name", path))) page = <DefinitionPage key={params.name} name={params.name ?? ""} />;
   else if (path === "/" || path === "/login") page = null;
   else page = <p>There is no page at {path}. <Link href="/runs">See the runs</Link>.</p>;
 
@@ -59,6 +64,9 @@ function SignedIn({ url }: { url: URL }) {
           </Link>
           <Link href="/inbox" aria-current={current("/inbox")}>
             Inbox
+          </Link>
+          <Link href="/definitions" aria-current={current("/definitions")}>
+            Definitions
           </Link>
         </nav>
         <div className="who">
