@@ -49,24 +49,31 @@ export function onSessionChange(listener: Listener): () => void {
   };
 }
 
+// Without Web Locks (an older browser, tests) refreshes still go one at a time in this tab.
+let chain: Promise<unknown> = Promise.resolve();
+
 async function locked<T>(work: () => Promise<T>): Promise<T> {
   if (typeof navigator !== "undefined" && navigator.locks) {
     return navigator.locks.request("stepwise.refresh", work);
   }
-  return work();
+  const next = chain.then(work, work);
+  chain = next.catch(() => undefined);
+  return next;
 }
 
 /** A new pair for the session whose access token `stale` was refused; null when it has ended. */
-export async function refreshSession(stale: string, base = ""): Promise<TokenPair | null> {
+export async function refreshSession(stale: string): Promise<TokenPair | null> {
   return locked(async () => {
     const current = loadSession();
     if (current === null) return null;
     if (current.access_token !== stale) return current; // another tab refreshed already
-    const response = await fetch(`${base}/api/v1/auth/refresh`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ refresh_token: current.refresh_token }),
-    });
+    const response = await fetch(
+      new Request(new URL("/api/v1/auth/refresh", location.origin), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ refresh_token: current.refresh_token }),
+      }),
+    );
     if (!response.ok) {
       saveSession(null);
       return null;
