@@ -28,7 +28,15 @@ export function Inbox() {
     "inbox",
   );
   const [answered, setAnswered] = useState<Set<string>>(new Set());
-  const items = (inbox.value?.items ?? []).filter((item) => !answered.has(`${item.run_id}/${item.id}`));
+  // An item being answered stays while its form is open, even once someone else has answered
+  // it: the refusal that says so stays readable.
+  const [opened, setOpened] = useState<Map<string, Item>>(new Map());
+  const listed = inbox.value?.items ?? [];
+  const keyOf = (item: Item) => `${item.run_id}/${item.id}`;
+  const shown = new Set(listed.map(keyOf));
+  const items = [...listed, ...[...opened.values()].filter((item) => !shown.has(keyOf(item)))].filter(
+    (item) => !answered.has(keyOf(item)),
+  );
 
   return (
     <section aria-labelledby="inbox-title">
@@ -38,8 +46,16 @@ export function Inbox() {
       <ul className="inbox">
         {items.map((item) => (
           <InboxEntry
-            key={`${item.run_id}/${item.id}`}
+            key={keyOf(item)}
             item={item}
+            onOpen={(open) =>
+              setOpened((all) => {
+                const next = new Map(all);
+                if (open) next.set(keyOf(item), item);
+                else next.delete(keyOf(item));
+                return next;
+              })
+            }
             onAnswered={() => {
               setAnswered((done) => new Set(done).add(`${item.run_id}/${item.id}`));
               inbox.reload();
@@ -51,7 +67,13 @@ export function Inbox() {
   );
 }
 
-function InboxEntry({ item, onAnswered }: { item: Item; onAnswered: () => void }) {
+interface EntryProps {
+  item: Item;
+  onOpen: (open: boolean) => void;
+  onAnswered: () => void;
+}
+
+function InboxEntry({ item, onOpen, onAnswered }: EntryProps) {
   const [open, setOpen] = useState(false);
   const [full, setFull] = useState<Interaction | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -60,6 +82,7 @@ function InboxEntry({ item, onAnswered }: { item: Item; onAnswered: () => void }
 
   const expand = async () => {
     setOpen(!open);
+    onOpen(!open);
     if (open || full) return;
     const { data, error, response } = await api.GET("/api/v1/runs/{run_id}/interactions", {
       params: { path: { run_id: item.run_id } },
