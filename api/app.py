@@ -21,6 +21,7 @@ from api.oidc_provider import OidcProvider, provider_http_client
 from api.plan_cache import PlanCache
 from api.principal_cache import PrincipalCache, VerifiedTokens
 from api.problems import ProblemsError, problems_response
+from api.progress_relay import open_relay
 from api.retention import keep_deleting_expired_runs
 from api.routers import (
     api_keys,
@@ -35,6 +36,7 @@ from api.routers import (
     modules,
     oidc,
     privacy,
+    progress,
     run_events,
     runs,
     schedules,
@@ -102,6 +104,8 @@ def create_app(
                 stack.callback(flush_traces)
             stack.push_async_callback(engine.dispose)
             app.state.audit_writer.start()
+            app.state.progress = await open_relay(settings.database_url)
+            stack.push_async_callback(app.state.progress.aclose)
             stack.push_async_callback(app.state.audit_writer.close)
             stack.push_async_callback(app.state.rate_limiter.close)
             app.state.oidc = None
@@ -158,6 +162,7 @@ def create_app(
         schedules,
         webhooks,
         usage,
+        progress,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     # Where Temporal's codec protocol expects it: the UI and CLI add /decode and /encode.

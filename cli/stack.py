@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import signal
 import socket
 from collections.abc import Callable, Iterator
 
 import click
 import uvicorn
+from pydantic import SecretStr
 
 from api.app import create_app
 from core.codec import EncryptionKeys, configured_keys, create_key_file, default_key_file
@@ -50,6 +52,10 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
             "temporal_host": server.host,
             "temporal_port": server.port,
             "cors_origins": [*settings.cors_origins, ui_origin],
+            # The workers beside the API post streaming steps' tokens to it.
+            "worker_token": settings.worker_token or SecretStr(secrets.token_urlsafe(32)),
+            "worker_api_url": settings.worker_api_url
+            or f"http://{_reachable(settings.api_host)}:{settings.api_port}",
         }
     )
     loaded = load_registry()
@@ -107,6 +113,11 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
         api.should_exit = True
         await serving
     flush_traces()
+
+
+def _reachable(host: str) -> str:
+    """Where a process on this machine reaches a server listening on `host`."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 (a comparison)
 
 
 def run_stack(settings: Settings) -> None:

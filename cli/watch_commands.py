@@ -26,6 +26,8 @@ class _Screen:
         self.terminal = terminal
 
     def show(self, event: dict[str, Any]) -> None:
+        if event["type"] == "module_progress":
+            return  # streamed tokens are for the web UI; the step's output line follows
         self.progress.see(event)
         if self.terminal:
             click.echo("\r\x1b[2K", nl=False)

@@ -256,7 +256,9 @@ class Remote:
                         if message.event == "end":
                             return
                         event: dict[str, Any] = json.loads(message.data)
-                        last, failures, spent = event["id"], 0, False
+                        # Live progress (module_progress) has no id: a reconnect resumes after
+                        # the last event of the history.
+                        last, failures, spent = event.get("id", last), 0, False
                         yield event
                     raise httpx.RemoteProtocolError("the stream ended before the run did")
             except httpx.TransportError as exc:

@@ -146,6 +146,13 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # Send Strict-Transport-Security on plain-http requests too (a TLS proxy that hides the scheme).
     hsts: bool = False
+    # Live step progress (the tokens of `stream: true` api.llm steps, docs/llm.md#streaming):
+    # workers post it to the API at worker_api_url (e.g. http://api:8000), authenticated with
+    # worker_token, which the API checks. Both unset: steps stream nothing (results still come).
+    worker_token: SecretStr | None = None
+    worker_api_url: str | None = None
+    # How often a worker posts what a streaming step has produced since its last post.
+    progress_flush_s: float = Field(default=0.1, gt=0)
     # Observability (docs/observability.md). GET /metrics on the API, unauthenticated for Prometheus:
     # keep it off the public side of the proxy, or switch it off.
     metrics_enabled: bool = True
@@ -222,6 +229,13 @@ class Settings(BaseSettings):
     @classmethod
     def _level(cls, level: object) -> object:
         return level.upper() if isinstance(level, str) else level
+
+    @field_validator("worker_api_url")
+    @classmethod
+    def _api_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", url):
+            raise ValueError(f"{url!r} is not the API's base URL, e.g. http://stepwise-api:8000")
+        return url.rstrip("/") if url is not None else None
 
     @field_validator("worker_metrics_address")
     @classmethod

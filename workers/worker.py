@@ -19,6 +19,7 @@ from activities.engine import remind, yield_point
 from activities.integrations import IntegrationActivities
 from activities.llm.activity import LlmActivities
 from activities.llm.ledger import LlmLedger
+from activities.llm.live import ProgressPoster
 from activities.llm.providers import build_providers, close_providers
 from activities.llm.routing import LlmRouter
 from activities.llm.types import ChatProvider
@@ -64,6 +65,7 @@ class Clients:
     http: httpx.AsyncClient
     providers: Mapping[str, ChatProvider]
     ledger: LlmLedger
+    progress: ProgressPoster | None = None
 
 
 def activities_for(queue: str, settings: Settings, clients: Clients) -> list[Callable[..., Any]]:
@@ -74,7 +76,7 @@ def activities_for(queue: str, settings: Settings, clients: Clients) -> list[Cal
     if queue == "integrations":
         return [IntegrationActivities(clients.http, settings).fetch]
     if queue == LLM_QUEUE or queue.startswith(LLM_QUEUE + "."):
-        return [LlmActivities(clients.providers, settings).llm]
+        return [LlmActivities(clients.providers, settings, clients.progress).llm]
     return []
 
 
@@ -120,7 +122,8 @@ async def running_workers(
     use_registry(registry)
     serving = llm or LlmServing.from_settings(settings)
     async with httpx.AsyncClient() as http, llm_providers(settings) as providers:
-        clients = Clients(http, providers, LlmLedger(settings, sessions))
+        progress = ProgressPoster.from_settings(http, settings)
+        clients = Clients(http, providers, LlmLedger(settings, sessions), progress)
         workers: list[Worker] = []
         for queue in queues:
             if queue == LLM_QUEUE:

@@ -3,7 +3,8 @@ them: routing, fallback), structured output with repair, errors in Temporal's te
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import heartbeating
+from activities.llm.live import LiveText, ProgressPoster, StepPlace
 from activities.llm.routing import RouteError, resolve_chain
 from activities.llm.structured import repair_messages, reply_problems
 from activities.llm.types import ChatProvider, ChatReply, ChatRequest, Message, OnText, ProviderError, Usage
@@ -34,9 +36,15 @@ ERROR_TYPES = {
 class LlmActivities:
     """api.llm with the providers built from the settings; one instance per worker."""
 
-    def __init__(self, providers: Mapping[str, ChatProvider], settings: Settings) -> None:
+    def __init__(
+        self,
+        providers: Mapping[str, ChatProvider],
+        settings: Settings,
+        progress: ProgressPoster | None = None,
+    ) -> None:
         self.providers = providers
         self.settings = settings
+        self.progress = progress
 
     @activity.defn(name="module:api.llm")
     async def llm(self, call: ModuleCall) -> ModuleResult:
@@ -53,8 +61,8 @@ class LlmActivities:
             output_schema=step.output_schema if isinstance(step.output_schema, dict) else None,
             stream=step.stream,
         )
-        async with heartbeating():
-            response, reply, usage, calls = await self._ask(provider, chat, _on_text if step.stream else None)
+        async with heartbeating(), self._live(call, step.stream) as live:
+            response, reply, usage, calls = await self._ask(provider, chat, live)
         output = LlmOutput(
             response=response,
             response_text=reply.text,
@@ -90,8 +98,20 @@ class LlmActivities:
             )
         return model, provider
 
+    @contextlib.asynccontextmanager
+    async def _live(self, call: ModuleCall, stream: bool) -> AsyncIterator[LiveText | None]:
+        """With `stream: true` and a configured API, the text as it comes goes to the run's
+        live stream; otherwise tokens only keep the heartbeat going."""
+        if not stream or self.progress is None:
+            yield None
+            return
+        info = activity.info()
+        place = StepPlace(info.workflow_id or call.run_id, call.step_id, call.path, call.module, info.attempt)
+        async with self.progress.streaming(place) as live:
+            yield live
+
     async def _ask(
-        self, provider: ChatProvider, chat: ChatRequest, on_text: OnText | None
+        self, provider: ChatProvider, chat: ChatRequest, live: LiveText | None
     ) -> tuple[Any, ChatReply, Usage, int]:
         """The reply, parsed when there is a schema; a reply that does not match it is sent
         back with what is wrong, up to llm_repair_attempts times."""
@@ -99,7 +119,7 @@ class LlmActivities:
         schema = chat.output_schema
         for attempt in range(self.settings.llm_repair_attempts + 1):
             try:
-                reply = await provider.chat(chat, on_text)
+                reply = await provider.chat(chat, _on_text(live, attempt + 1) if chat.stream else None)
             except ProviderError as exc:
                 raise _failure(exc, chat.model) from None
             usage += reply.usage
@@ -137,9 +157,17 @@ def _messages(step: LlmInput) -> list[Message]:
     return messages
 
 
-async def _on_text(text: str) -> None:
-    """Tokens as they come: they show the activity alive (the live stream takes them later)."""
-    activity.heartbeat()
+def _on_text(live: LiveText | None, call: int) -> OnText:
+    """What a streaming provider call does with each piece of text: beat the heartbeat, and
+    hand it to the live stream when there is one."""
+    add = live.on_text(call) if live is not None else None
+
+    async def on_text(text: str) -> None:
+        activity.heartbeat()
+        if add is not None:
+            await add(text)
+
+    return on_text
 
 
 def _failure(exc: ProviderError, model: str) -> ApplicationError:

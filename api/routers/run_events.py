@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
-from temporalio.client import Client
 
 from api.deps import RunsReader, TemporalClient
 from api.problems import not_found, unprocessable
 from api.responses import errors
 from api.run_access import owned_run
+from core.progress import ProgressHub, progress_event, with_progress
 from core.run_events import BadCursor, Cursor, RunEvent
-from core.run_history import ClosedExecutions, follow_events, read_events
+from core.run_history import follow_events, read_events
 from core.run_views import RunNotFound
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -90,20 +91,27 @@ async def stream(
     `Last-Event-ID` / `after`); ends after the run has ended."""
     cursor = _cursor(last_event_id or after, "Last-Event-ID" if last_event_id else "after")
     summary = await owned_run(client, run_id, principal)
+    history = follow_events(client, run_id, cursor, summary.first_run_id, request.app.state.closed_executions)
     return StreamingResponse(
-        _sse(client, run_id, cursor, summary.first_run_id, request.app.state.closed_executions),
+        _sse(history, run_id, cursor, request.app.state.progress.hub),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 async def _sse(
-    client: Client, run_id: str, cursor: Cursor, first_run_id: str | None, kept: ClosedExecutions
+    history: AsyncIterator[dict[str, Any] | None], run_id: str, cursor: Cursor, hub: ProgressHub
 ) -> AsyncIterator[str]:
     yield f"retry: {RECONNECT_MS}\n\n"
-    async for event in follow_events(client, run_id, cursor, first_run_id, kept):
-        if event is None:
-            yield ": still running\n\n"
-            continue
-        yield f"id: {event['id']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+    with hub.subscribe(run_id) as subscription:
+        async for item in with_progress(history, subscription):
+            if item is None:
+                yield ": still running\n\n"
+            elif isinstance(item, list):
+                # No `id:`: live progress is not in the history, so the stream's last id stays put.
+                at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+                for chunk in item:
+                    yield f"data: {json.dumps(progress_event(chunk, at), separators=(',', ':'))}\n\n"
+            else:
+                yield f"id: {item['id']}\ndata: {json.dumps(item, separators=(',', ':'))}\n\n"
     yield f"event: end\ndata: {json.dumps({'cursor': str(cursor)})}\n\n"

@@ -43,6 +43,21 @@ steps:
   - {id: b, module: api.llm, inputs: {model: "x@openai", input: "{{ steps.a.response_text }} in {{ steps.stamp.run }}"}}
   - {id: c, module: api.llm, inputs: {model: "x@openai", input: "End after {{ steps.b.response_text }}"}}
 """
+# Two llm steps in each of four iterations, `fresh` naming the run (so a rerun asks it again):
+# with a short history limit, the run and its rerun both continue as new on the way.
+LOOPED = """stepwise: 1
+name: looped-{tag}
+state: {n: 0}
+output: "{{ steps.end.response_text }}"
+steps:
+  - id: spin
+    loop: {until: "{{ state.n >= 4 }}", max_iterations: 10}
+    steps:
+      - {id: say, module: api.llm, inputs: {model: "x@openai", input: "Line {{ loop.iteration }}"}}
+      - {id: fresh, module: api.llm, inputs: {model: "x@openai", input: "{{ run.id }} {{ loop.iteration }}"}}
+      - {id: count, module: transform.extract, inputs: {n: '{{ state.n + 1 }}'}, outputs_to_state: {n: n}}
+  - {id: end, module: api.llm, inputs: {model: "x@openai", input: "End after {{ state.n }} lines"}}
+"""
 PAUSE = """stepwise: 1
 name: held-{tag}
 steps:
@@ -211,3 +226,44 @@ async def test_a_rerun_is_refused_for_unknown_steps_runs_others_runs_and_open_ru
     assert [(e["action"], e["detail"]["rerun_of"], e["detail"]["from_step"]) for e in entries] == [
         ("run.rerun", first, "e")
     ]
+
+
+async def test_a_rerun_reuses_results_across_continue_as_new_on_both_sides(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    with FakeOpenAI() as server:
+        settings = Settings(
+            task_queue_prefix=f"c{uuid.uuid4().hex[:10]}-",
+            openai_base_url=server.url,
+            openai_api_key=SecretStr("sk-test-rerun"),
+            llm_models=[MODEL],
+            llm_aliases={},
+            llm_default_model=MODEL,
+        )
+        async with (
+            running_workers(dev_env.client, list(QUEUES), settings, registry()),
+            api_on_stack(Stack(dev_env, settings), tmp_path, continue_as_new_after=30) as api,
+        ):
+            team = Team(api)
+            await team.sign_in_everyone()
+            llm = LlmStack(team, server)
+            await team.upload(LOOPED)
+            _replies(server, *[f"{kind} {n}" for n in range(4) for kind in ("say", "fresh")], "the end")
+            first = await team.started("ada", {"definition": team.name("looped")})
+            assert (await llm.finished(first))["output"] == "the end"
+            assert len(llm.calls()) == 9
+
+            _replies(server, *[f"FRESH {n}" for n in range(4)], "THE END")
+            started = await llm.rerun("ada", first, "end")
+            again = await llm.finished(started["id"])
+            assert (again["state"], again["output"]) == ("completed", "THE END")
+            # Every `say` was reused, in every execution of the rerun; `fresh` and `end` asked.
+            asked = [str(call.body["messages"]) for call in llm.calls()[9:]]
+            assert len(asked) == 5
+            assert not [text for text in asked if "Line" in text]
+            assert "End after 4 lines" in asked[-1]
+            # Both runs did continue as new (so the reused results crossed executions).
+            for run_id in (first, started["id"]):
+                described = await dev_env.client.get_workflow_handle(run_id).describe()
+                info = described.raw_description.workflow_execution_info
+                assert info.first_run_id != described.run_id, run_id

@@ -1119,6 +1119,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/internal/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Progress
+         * @description Chunks of steps' live output, for the SSE streams of their runs (on every API replica);
+         *     for workers only. Nothing is stored: a stream that is not open misses them.
+         */
+        post: operations["progress_api_v1_internal_progress_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/codec/decode": {
         parameters: {
             query?: never;
@@ -1792,6 +1813,52 @@ export interface components {
             detail: string;
             /** Problems */
             problems: components["schemas"]["ProblemPublic"][];
+        };
+        /**
+         * ProgressChunk
+         * @description A piece of a step's live output, as a worker posts it.
+         */
+        ProgressChunk: {
+            /**
+             * Run
+             * @description The workflow id of the run (or called run) of the step
+             */
+            run: string;
+            /** Step */
+            step: string;
+            /** Path */
+            path?: [
+                string,
+                number
+            ][];
+            /** Module */
+            module: string;
+            /**
+             * Attempt
+             * @description The activity's attempt: a retried attempt starts its text again
+             */
+            attempt: number;
+            /**
+             * Call
+             * @description The provider call within the attempt (a repaired reply is a new call)
+             * @default 1
+             */
+            call: number;
+            /**
+             * Offset
+             * @description How many characters of this call's text came before this chunk
+             */
+            offset: number;
+            /** Text */
+            text: string;
+        };
+        /**
+         * ProgressPost
+         * @description The body of POST /api/v1/internal/progress.
+         */
+        ProgressPost: {
+            /** Chunks */
+            chunks: components["schemas"]["ProgressChunk"][];
         };
         /** RecentRun */
         RecentRun: {
@@ -7326,6 +7393,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    progress_api_v1_internal_progress_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProgressPost"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body could not be decoded as text. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No credentials, or bad ones; see `WWW-Authenticate`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such thing, or one the caller may not see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A value in the request is refused; the message names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | components["schemas"]["ErrorDetail"];
                 };
             };
         };
