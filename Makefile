@@ -3,8 +3,12 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The web UI (web/): npm ci when the lock changes, a build when a source changes.
+WEB_DEPS := web/node_modules/.installed
+WEB_STAMP := web/dist/.built
+WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/tsconfig.json web/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: install run test lint typecheck contracts unit clean
+.PHONY: install run test lint typecheck contracts unit webtest web web-api clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11+ is needed: set PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -18,7 +22,23 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 	@echo "Installed: $(BIN)/stepwise"
 
-run: install
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "Node.js 20+ and npm are needed to build the web UI (web/)" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	@touch $(WEB_DEPS)
+
+$(WEB_STAMP): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+	@touch $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+
+# After changing the API: its OpenAPI document for the UI, and the UI's types generated from it.
+web-api: install $(WEB_DEPS)
+	$(BIN)/python -m api.openapi_dump web/src/api/openapi.json
+	cd web && npm run gen:api
+
+run: install web
 	$(BIN)/stepwise dev
 
 lint: install
@@ -34,7 +54,10 @@ contracts: install
 unit: install
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck contracts unit
+webtest: $(WEB_DEPS)
+	cd web && npx tsc --noEmit && npx vitest run
+
+test: lint typecheck contracts unit webtest
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis web/node_modules web/dist

@@ -46,6 +46,7 @@ from api.routers import (
     webhooks,
 )
 from api.temporal import TemporalConnection, temporal_error
+from api.web_assets import install_web_assets
 from core.auth.oidc import OidcConfig, ProviderCache
 from core.clock import Clock, utcnow
 from core.codec import EncryptionCodec, configured_keys
@@ -173,6 +174,8 @@ def create_app(
         install_request_spans(app, traced)
     if settings.metrics_enabled:
         install_metrics(app)
+    # The web UI answers only what no route above matched.
+    install_web_assets(app, settings)
     return app
 
 

@@ -107,6 +107,7 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
         echo(f"Codec:       {base}/codec (the Temporal UI opens payloads through it)")
         if settings.metrics_enabled:
             echo(f"Metrics:     {base}/metrics (Prometheus; the workers' too)")
+        echo(f"Web UI:      {base}/ (`make web` builds it)")
         await stop.wait()
         click.echo("Stopping...", err=True)
         api.should_exit = True

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     temporal_host: str = "127.0.0.1"
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    # Where people open the Temporal UI, e.g. https://temporal.example.org: the web UI links each
+    # run there. Unset in development: http://<temporal_host>:<temporal_ui_port>, the dev server's.
+    temporal_ui_url: str | None = None
+    # The built web UI the API serves at / (`make web`); unset: web/dist of the source tree.
+    web_dist: Path | None = None
     temporal_namespace: str = "default"
     # Outgoing HTTP (api.fetch): internal addresses are refused unless listed here
     # (host names, addresses or CIDR ranges), e.g. STEPWISE_FETCH_ALLOW_HOSTS='["127.0.0.1"]'.
