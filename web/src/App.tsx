@@ -12,11 +12,24 @@ import { usePoll } from "./usePoll";
 const Inbox = lazy(() => import("./pages/Inbox").then((m) => ({ default: m.Inbox })));
 const Definitions = lazy(() => import("./pages/Definitions").then((m) => ({ default: m.Definitions })));
 const DefinitionPage = lazy(() => import("./pages/Definitions").then((m) => ({ default: m.DefinitionPage })));
+const Schedules = lazy(() => import("./pages/Schedules").then((m) => ({ default: m.Schedules })));
+const Settings = lazy(() => import("./pages/Settings").then((m) => ({ default: m.Settings })));
+const OidcCallback = lazy(() => import("./pages/OidcCallback").then((m) => ({ default: m.OidcCallback })));
+
+/** Where the OIDC provider sends the browser back (STEPWISE_OIDC_REDIRECT_URI points here). */
+export const OIDC_CALLBACK = "/oidc/callback";
 
 export function App() {
   const [session, setSession] = useState<TokenPair | null>(loadSession);
   useEffect(() => onSessionChange(setSession), []);
   const url = useLocation();
+  // Finishing an OIDC sign-in, signed in or not: the page saves the pair, then goes to the runs.
+  if (url.pathname === OIDC_CALLBACK)
+    return (
+      <Suspense fallback={<p role="status">Signing in…</p>}>
+        <OidcCallback />
+      </Suspense>
+    );
   if (session === null) return <Login />;
   return <SignedIn url={url} />;
 }
@@ -43,6 +56,8 @@ function SignedIn({ url }: { url: URL }) {
   else if ((params = match("/runs/:id", path))) page = <RunDetail key={params.id} runId={params.id ?? ""} />;
   else if (path === "/inbox") page = <Inbox />;
   else if (path === "/definitions") page = <Definitions />;
+  else if (path === "/schedules") page = <Schedules me={me.value ?? null} />;
+  else if (path === "/settings") page = <Settings me={me.value ?? null} onChanged={me.reload} />;
   else if (path === "/definitions/new") page = <DefinitionPage key="new" name={null} />;
   else if ((params = match("/definitions/:name", path))) page = <DefinitionPage key={params.name} name={params.name ?? ""} />;
   else if (path === "/" || path === "/login") page = null;
@@ -67,6 +82,12 @@ function SignedIn({ url }: { url: URL }) {
           </Link>
           <Link href="/definitions" aria-current={current("/definitions")}>
             Definitions
+          </Link>
+          <Link href="/schedules" aria-current={current("/schedules")}>
+            Schedules
+          </Link>
+          <Link href="/settings" aria-current={current("/settings")}>
+            Settings
           </Link>
         </nav>
         <div className="who">

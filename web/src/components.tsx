@@ -13,9 +13,13 @@ const LABELS: Record<string, string> = {
   skipped: "skipped",
 };
 
+export function statusLabel(state: string): string {
+  return LABELS[state] ?? state;
+}
+
 /** A state as a coloured badge; the word is always there, so colour is never the only cue. */
 export function Status({ state }: { state: string }) {
-  return <span className={`status status-${state}`}>{LABELS[state] ?? state}</span>;
+  return <span className={`status status-${state}`}>{statusLabel(state)}</span>;
 }
 
 export function ErrorText({ id, children }: { id?: string; children: ReactNode }) {

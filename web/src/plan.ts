@@ -7,6 +7,8 @@ export interface PlanStep {
   module: string | null;
   /** The steps of a graph definition that this one comes after. */
   after: string[];
+  /** The same edges with the branch of a conditional source they need (`true`, `false`, a case). */
+  incoming: { source: string; branch: string | null }[];
   /** A block's bodies, labelled (a parallel branch's name, a switch case, then/otherwise). */
   bodies: { label: string; steps: PlanStep[] }[];
 }
@@ -37,20 +39,29 @@ function stepOf(node: Json, graph: boolean): PlanStep {
   named("otherwise", node.otherwise);
   named("default", node.default);
   // A list of steps runs in order; only a graph's edges say something worth showing.
-  const after =
+  const incoming =
     graph && Array.isArray(node.after)
       ? node.after
           .filter(isObject)
-          .map((edge) => String(edge.source ?? ""))
-          .filter((source) => !source.startsWith("@"))
+          .map((edge) => ({
+            source: String(edge.source ?? ""),
+            branch: typeof edge.branch === "string" ? edge.branch : null,
+          }))
+          .filter((edge) => !edge.source.startsWith("@"))
       : [];
   return {
     id: String(node.id ?? ""),
     kind: String(node.kind ?? "module"),
     module: typeof node.module === "string" ? node.module : null,
-    after,
+    after: incoming.map((edge) => edge.source),
+    incoming,
     bodies,
   };
+}
+
+/** Whether the plan is a graph definition's (nodes and edges) rather than a list of steps. */
+export function isGraphPlan(plan: unknown): boolean {
+  return isObject(plan) && plan.form === "graph";
 }
 
 /** The plan's steps, or [] for something that is not a plan. */

@@ -6,12 +6,19 @@ import { loadSession, refreshSession } from "./session";
 
 export type Schemas = components["schemas"];
 
+// The sign-in routes take no access token (their 401 means a wrong password or code, not a
+// stale token); the rest of /auth (2FA enrolment, trusted devices) needs one like any route.
+const SIGN_IN = ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/v1/auth/2fa/verify", "/api/v1/auth/oidc"];
+
+function signingIn(path: string): boolean {
+  return SIGN_IN.some((route) => path === route || path.startsWith(`${route}/`));
+}
+
 /** fetch with the session's access token; a refused token is refreshed once and the request
  * sent again. The sign-in routes go out as they are. */
 export async function authFetch(input: Request): Promise<Response> {
   const session = loadSession();
-  const signingIn = new URL(input.url, location.href).pathname.startsWith("/api/v1/auth/");
-  if (session === null || signingIn) return fetch(input);
+  if (session === null || signingIn(new URL(input.url, location.href).pathname)) return fetch(input);
   const retry = input.clone();
   input.headers.set("Authorization", `Bearer ${session.access_token}`);
   const response = await fetch(input);

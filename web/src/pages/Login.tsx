@@ -1,6 +1,7 @@
 // Sign-in: username and password, then a code when the account has two-factor authentication
-// on (POST /auth/login answers a challenge; POST /auth/2fa/verify redeems it).
-import { type FormEvent, useState } from "react";
+// on (POST /auth/login answers a challenge; POST /auth/2fa/verify redeems it); or single sign-on
+// through the OIDC provider, when the API says it has one (GET /auth/oidc).
+import { type FormEvent, useEffect, useState } from "react";
 import { api, errorMessage } from "../api/client";
 import { saveSession, type TokenPair } from "../api/session";
 
@@ -14,6 +15,21 @@ export function Login({ onSignedIn }: { onSignedIn?: (pair: TokenPair) => void }
   const [remember, setRemember] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [oidcUrl, setOidcUrl] = useState<string | null>(null);
+
+  useEffect(() => {
+    let gone = false;
+    api
+      .GET("/api/v1/auth/oidc")
+      .then(({ data }) => {
+        if (!gone && data?.enabled && data.login_url) setOidcUrl(data.login_url);
+      })
+      // Without an answer the password form is all there is.
+      .catch(() => null);
+    return () => {
+      gone = true;
+    };
+  }, []);
 
   const signedIn = (pair: TokenPair) => {
     saveSession(pair);
@@ -101,6 +117,15 @@ export function Login({ onSignedIn }: { onSignedIn?: (pair: TokenPair) => void }
           <button type="submit" disabled={busy}>
             Sign in
           </button>
+          {oidcUrl && (
+            <>
+              <p className="or">or</p>
+              {/* A whole-page visit: the API sends the browser on to the provider. */}
+              <a className="button" href={oidcUrl}>
+                Continue with single sign-on
+              </a>
+            </>
+          )}
         </form>
       ) : (
         <form onSubmit={submitCode}>

@@ -1,13 +1,16 @@
 // One run: its state, its steps coloured by status, the live timeline from the SSE stream,
 // its output; cancel, rerun from a step, and the run in the Temporal UI.
-import { useEffect, useMemo, useReducer, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useReducer, useState } from "react";
 import { api, authFetch, errorMessage } from "../api/client";
 import { ErrorText, Json, Status, when } from "../components";
-import { type PlanStep, planSteps, stepIds } from "../plan";
+import { isGraphPlan, type PlanStep, planSteps, stepIds } from "../plan";
 import { Link, navigate } from "../router";
 import { followStream } from "../sse";
 import { addEvent, describe, emptyTimeline, type ProgressEvent, type RunEvent, type StepState, type Timeline } from "../timeline";
 import { usePoll } from "../usePoll";
+
+// The drawing of a graph definition is loaded only for those.
+const PlanGraph = lazy(() => import("../graph/PlanGraph"));
 
 const ENDED = new Set(["completed", "failed", "cancelled", "terminated", "timed_out"]);
 const REFRESH_MS = 3000;
@@ -28,6 +31,7 @@ export function RunDetail({ runId }: { runId: string }) {
   const [streamNote, setStreamNote] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [fromStep, setFromStep] = useState("");
+  const [asList, setAsList] = useState(false);
 
   const run = usePoll(
     async () => {
@@ -45,11 +49,11 @@ export function RunDetail({ runId }: { runId: string }) {
 
   const plan = usePoll(
     async () => {
-      if (!detail?.definition || detail.version == null) return [] as PlanStep[];
+      if (!detail?.definition || detail.version == null) return { steps: [] as PlanStep[], graph: false };
       const { data } = await api.GET("/api/v1/definitions/{name}", {
         params: { path: { name: detail.definition }, query: { version: detail.version } },
       });
-      return planSteps(data?.plan);
+      return { steps: planSteps(data?.plan), graph: isGraphPlan(data?.plan) };
     },
     null,
     `${detail?.definition ?? ""}@${detail?.version ?? ""}`,
@@ -87,7 +91,7 @@ export function RunDetail({ runId }: { runId: string }) {
     return { ...merged, ...timeline.steps };
   }, [detail, timeline.steps]);
   const order = useMemo(() => {
-    const fromPlan = stepIds(plan.value ?? []);
+    const fromPlan = stepIds(plan.value?.steps ?? []);
     const seen = new Set(fromPlan);
     const extra = [...(detail?.progress?.steps ?? []).map((s) => s.id), ...Object.keys(timeline.steps)];
     return [...fromPlan, ...extra.filter((id) => !seen.has(id) && (seen.add(id), true))];
@@ -213,8 +217,17 @@ export function RunDetail({ runId }: { runId: string }) {
       <ErrorText>{actionError}</ErrorText>
 
       <h2>Steps</h2>
-      {plan.value && plan.value.length > 0 ? (
-        <StepTree steps={plan.value} states={states} live={live} />
+      {plan.value?.graph && plan.value.steps.length > 0 && (
+        <button type="button" className="secondary" aria-pressed={asList} onClick={() => setAsList((now) => !now)}>
+          Show as a list
+        </button>
+      )}
+      {plan.value?.graph && plan.value.steps.length > 0 && !asList ? (
+        <Suspense fallback={<p role="status">Loading the graph…</p>}>
+          <PlanGraph steps={plan.value.steps} states={states} live={live} />
+        </Suspense>
+      ) : plan.value && plan.value.steps.length > 0 ? (
+        <StepTree steps={plan.value.steps} states={states} live={live} />
       ) : (
         <ol className="steps">
           {order.map((id) => (
