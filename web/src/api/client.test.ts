@@ -42,3 +42,25 @@ test("a refused refresh ends the session", async () => {
   expect(response.status).toBe(401);
   expect(loadSession()).toBeNull();
 });
+
+test("the access token goes to /auth routes that need it, not to the sign-in ones", async () => {
+  saveSession({ access_token: "tok", refresh_token: "r1" });
+  const seen: Record<string, string | null> = {};
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (request: Request) => {
+      seen[new URL(request.url).pathname] = request.headers.get("Authorization");
+      return Response.json({});
+    }),
+  );
+  for (const path of ["/api/v1/auth/2fa/enrol", "/api/v1/auth/devices", "/api/v1/auth/login", "/api/v1/auth/2fa/verify", "/api/v1/auth/oidc/callback"]) {
+    await authFetch(new Request(`http://localhost${path}`));
+  }
+  expect(seen).toEqual({
+    "/api/v1/auth/2fa/enrol": "Bearer tok",
+    "/api/v1/auth/devices": "Bearer tok",
+    "/api/v1/auth/login": null,
+    "/api/v1/auth/2fa/verify": null,
+    "/api/v1/auth/oidc/callback": null,
+  });
+});

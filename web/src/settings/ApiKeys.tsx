@@ -82,7 +82,9 @@ export function ApiKeys({ role }: { role: string | null }) {
   return (
     <section aria-labelledby="keys-title">
       <h2 id="keys-title">API keys</h2>
-      <p className="note">For scripts and the command line: send one as `Authorization: Bearer …`.</p>
+      <p className="note">
+        For scripts and the command line: send one as <code>Authorization: Bearer …</code>.
+      </p>
       {created && (
         <div className="secret" role="status" aria-labelledby="key-secret-title">
           <h3 id="key-secret-title">Your new key {created.name}</h3>

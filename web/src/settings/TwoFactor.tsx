@@ -178,8 +178,8 @@ export function TwoFactor({ onChanged }: { onChanged: () => void }) {
       ) : state ? (
         <>
           <p>
-            On: signing in asks for a code from your app. {state.backup_codes_left} backup codes left;{" "}
-            {state.trusted_devices} trusted devices.
+            On: signing in asks for a code from your app. Backup codes left: {state.backup_codes_left}. Trusted
+            devices: {state.trusted_devices}.
           </p>
           <form className="form-narrow" onSubmit={newCodes} aria-labelledby="codes-title">
             <h3 id="codes-title">New backup codes</h3>
