@@ -8,7 +8,7 @@ WEB_DEPS := web/node_modules/.installed
 WEB_STAMP := web/dist/.built
 WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/tsconfig.json web/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: install run test lint typecheck contracts unit webtest web web-api clean
+.PHONY: install run test lint typecheck contracts unit webtest web web-api screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11+ is needed: set PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -51,8 +51,13 @@ typecheck: install
 contracts: install
 	$(BIN)/lint-imports
 
-unit: install
+# The browser tests (tests/e2e) drive the built UI, so the tests build it first.
+unit: install web
 	$(BIN)/python -m pytest -q
+
+# The README's screenshots (docs/images/), taken by the browser tests from the running app.
+screenshots: install web
+	STEPWISE_SCREENSHOTS=docs/images $(BIN)/python -m pytest -q tests/e2e
 
 webtest: $(WEB_DEPS)
 	cd web && npx tsc --noEmit && npx vitest run

@@ -74,6 +74,9 @@ class InteractionRequest(InteractionSummary):
 
     data: Any = None
     answer_schema: dict[str, Any]
+    # user.select's `schema`: display hints for the UI (`display: grid|list`, which keys of an
+    # item are its `title`, `subtitle` and `image`, `children` for nested parents).
+    display: dict[str, Any] | None = None
 
     def summary(self) -> InteractionSummary:
         prompt = self.prompt
@@ -128,6 +131,9 @@ def request_for(
         prompt=inputs.get("prompt") or inputs.get("message"),
         data=inputs.get("data", inputs.get("default")),
         answer_schema=answer_schema(module, inputs),
+        display=inputs.get("schema")
+        if module == "user.select" and isinstance(inputs.get("schema"), dict)
+        else None,
         constraints=constraints,
         assignees=list(inputs.get("assignees") or []),
         created_at=now,

@@ -68,3 +68,26 @@ test("the limits are the run validator's", () => {
   expect(selectionLimits({ multi_select: true }, 5)).toEqual([1, 5]);
   expect(selectionLimits({ multi_select: true, min_selections: 0, max_selections: 3 }, 5)).toEqual([0, 3]);
 });
+
+test("a grid shows each item's title, subtitle and children as the step's schema says", async () => {
+  const user = userEvent.setup();
+  const submit = vi.fn(async () => null);
+  const scenes: Interaction = {
+    ...pick,
+    constraints: { multi_select: true, min_selections: 1 },
+    display: { display: "grid", title: "name", subtitle: "blurb" },
+    data: [
+      { name: "Harbour", blurb: "Boats at dawn", children: [{ name: "Gulls" }, { name: "Nets" }] },
+      { name: "Market", blurb: "Noon crowds" },
+    ],
+  };
+  const { container } = render(<SelectAnswer interaction={scenes} submit={submit} />);
+  expect(container.querySelector(".choices.grid")).not.toBeNull();
+  const harbour = screen.getByRole("checkbox", { name: "Harbour" });
+  expect(harbour).toHaveAccessibleDescription("Boats at dawn");
+  expect(screen.getByText("Gulls")).toBeInTheDocument();
+  expect(screen.getByText("Nets")).toBeInTheDocument();
+  await user.click(screen.getByRole("checkbox", { name: "Market" }));
+  await user.click(screen.getByRole("button", { name: "Submit choice" }));
+  expect(submit).toHaveBeenCalledExactlyOnceWith({ selected_indices: [1] });
+});

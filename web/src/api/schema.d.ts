@@ -1633,6 +1633,10 @@ export interface components {
             answer_schema: {
                 [key: string]: unknown;
             };
+            /** Display */
+            display?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * Interval
