@@ -177,6 +177,8 @@ async def _scene_tour(page: Page, stack: UiStack, screenshots: Path) -> None:
         await expect(output).to_contain_text(scene["title"])
     await expect(output).not_to_contain_text(SCENES[2]["title"])
     await expect(output).to_contain_text("Wings hum as the scene opens.")
+    # The ledger: the scenes' call and the three narrations.
+    await expect(page.get_by_text(re.compile(r"tokens in 4 calls"))).to_be_visible()
     await page.screenshot(path=str(screenshots / "run-timeline.png"), full_page=True)
 
     await page.get_by_role("link", name="Runs", exact=True).click()

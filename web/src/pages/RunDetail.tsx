@@ -143,7 +143,31 @@ export function RunDetail({ runId }: { runId: string }) {
           <dd>
             <Status state={detail.state} />
             {detail.progress && ` ${detail.progress.done} of ${detail.progress.steps.length} steps done`}
+            {detail.progress && !ended && (
+              <progress
+                className="run-progress"
+                max={100}
+                value={detail.progress.progress}
+                aria-label={`${Math.round(detail.progress.progress)}% of the steps done`}
+              />
+            )}
           </dd>
+          {detail.progress && detail.progress.state_keys.length > 0 && (
+            <>
+              <dt>State keys</dt>
+              <dd>{detail.progress.state_keys.join(", ")}</dd>
+            </>
+          )}
+          {detail.llm_usage && detail.llm_usage.calls > 0 && (
+            <>
+              <dt>LLM usage</dt>
+              <dd>
+                {detail.llm_usage.total_tokens.toLocaleString()} tokens in {detail.llm_usage.calls}{" "}
+                {detail.llm_usage.calls === 1 ? "call" : "calls"}
+                {detail.llm_usage.cost_usd > 0 && `, $${detail.llm_usage.cost_usd.toFixed(4)}`}
+              </dd>
+            </>
+          )}
           <dt>Definition</dt>
           <dd>
             {detail.definition}
