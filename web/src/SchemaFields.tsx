@@ -42,49 +42,9 @@ export function SchemaFields({ schema, value, onChange, legend }: Props) {
         const title = typeof p.title === "string" ? p.title : name;
         const hint = typeof p.description === "string" ? p.description : null;
         const current = value[name];
-        let input;
-        if (Array.isArray(p.enum)) {
-          input = (
-            <select
-              id={fieldId}
-              required={required.has(name)}
-              value={current === undefined ? "" : JSON.stringify(current)}
-              onChange={(e) => set(name, e.target.value === "" ? undefined : JSON.parse(e.target.value))}
-            >
-              <option value="">—</option>
-              {p.enum.map((option) => (
-                <option key={JSON.stringify(option)} value={JSON.stringify(option)}>
-                  {String(option)}
-                </option>
-              ))}
-            </select>
-          );
-        } else if (p.type === "boolean") {
-          input = (
-            <input id={fieldId} type="checkbox" checked={current === true} onChange={(e) => set(name, e.target.checked)} />
-          );
-        } else if (p.type === "number" || p.type === "integer") {
-          input = (
-            <input
-              id={fieldId}
-              type="number"
-              step={p.type === "integer" ? 1 : "any"}
-              required={required.has(name)}
-              value={typeof current === "number" ? current : ""}
-              onChange={(e) => set(name, e.target.value === "" ? undefined : Number(e.target.value))}
-            />
-          );
-        } else {
-          input = (
-            <input
-              id={fieldId}
-              required={required.has(name)}
-              pattern={typeof p.pattern === "string" ? p.pattern : undefined}
-              value={typeof current === "string" ? current : ""}
-              onChange={(e) => set(name, e.target.value === "" && !required.has(name) ? undefined : e.target.value)}
-            />
-          );
-        }
+        const input = (
+          <FieldInput id={fieldId} schema={p} required={required.has(name)} value={current} onChange={(v) => set(name, v)} />
+        );
         return (
           <div key={name} className={p.type === "boolean" ? "field inline" : "field"}>
             <label htmlFor={fieldId}>
@@ -129,4 +89,75 @@ export function JsonField({
       />
     </label>
   );
+}
+
+interface FieldProps {
+  id?: string;
+  schema: Schema;
+  required: boolean;
+  value: unknown;
+  onChange: (value: unknown) => void;
+  /** The control's name where no <label> names it (a table cell). */
+  label?: string;
+}
+
+/** The control for one property: a select for an enum, a checkbox, a number or a text box. */
+export function FieldInput({ id, schema: p, required, value: current, onChange: change, label }: FieldProps) {
+  if (Array.isArray(p.enum)) {
+    return (
+      <select
+        id={id}
+        aria-label={label}
+        required={required}
+        value={current === undefined ? "" : JSON.stringify(current)}
+        onChange={(e) => change(e.target.value === "" ? undefined : JSON.parse(e.target.value))}
+      >
+        <option value="">—</option>
+        {p.enum.map((option) => (
+          <option key={JSON.stringify(option)} value={JSON.stringify(option)}>
+            {String(option)}
+          </option>
+        ))}
+      </select>
+    );
+  }
+  if (p.type === "boolean") {
+    return <input id={id} aria-label={label} type="checkbox" checked={current === true} onChange={(e) => change(e.target.checked)} />;
+  }
+  if (p.type === "number" || p.type === "integer") {
+    return (
+      <input
+        id={id}
+        aria-label={label}
+        type="number"
+        step={p.type === "integer" ? 1 : "any"}
+        required={required}
+        value={typeof current === "number" ? current : ""}
+        onChange={(e) => change(e.target.value === "" ? undefined : Number(e.target.value))}
+      />
+    );
+  }
+  return (
+    <input
+      id={id}
+      aria-label={label}
+      required={required}
+      pattern={typeof p.pattern === "string" ? p.pattern : undefined}
+      value={typeof current === "string" ? current : ""}
+      onChange={(e) => change(e.target.value === "" && !required ? undefined : e.target.value)}
+    />
+  );
+}
+
+/** The properties `SchemaFields` draws, with their titles (null: not a flat object schema). */
+export function columns(schema: Schema): { name: string; title: string; schema: Schema; required: boolean }[] | null {
+  const entries = props(schema);
+  if (entries === null) return null;
+  const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
+  return entries.map(([name, p]) => ({
+    name,
+    title: typeof p.title === "string" ? p.title : name,
+    schema: p,
+    required: required.has(name),
+  }));
 }

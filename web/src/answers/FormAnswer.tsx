@@ -1,7 +1,7 @@
 // user.form: one row per item of the step's data (or one object), each valid against its schema.
 import { type FormEvent, useId, useState } from "react";
 import { ErrorText } from "../components";
-import { hasFields, JsonField, SchemaFields } from "../SchemaFields";
+import { columns, FieldInput, hasFields, JsonField, SchemaFields } from "../SchemaFields";
 import type { AnswerProps } from "./types";
 
 export function FormAnswer({ interaction, submit }: AnswerProps) {
@@ -34,7 +34,9 @@ export function FormAnswer({ interaction, submit }: AnswerProps) {
   return (
     <form onSubmit={send} className="answer" aria-describedby={`${id}-error`}>
       <p className="prompt">{interaction.prompt ?? "Fill in the form"}</p>
-      {fields && rowSchema
+      {fields && rowSchema && many ? (
+        <FormTable schema={rowSchema} rows={rows} onChange={setRows} caption={interaction.prompt ?? "Rows"} />
+      ) : fields && rowSchema
         ? rows.map((row, index) => (
             <SchemaFields
               key={index}
@@ -52,5 +54,64 @@ export function FormAnswer({ interaction, submit }: AnswerProps) {
         </button>
       </div>
     </form>
+  );
+}
+
+interface TableProps {
+  schema: Record<string, unknown>;
+  rows: Record<string, unknown>[];
+  onChange: (rows: Record<string, unknown>[]) => void;
+  caption: string;
+}
+
+/** Rows to check or correct, as an editable table: a column per property, a control per cell
+ * (named by its column and row for screen readers). */
+function FormTable({ schema, rows, onChange, caption }: TableProps) {
+  const cols = columns(schema) ?? [];
+  const set = (index: number, name: string, value: unknown) =>
+    onChange(
+      rows.map((row, i) => {
+        if (i !== index) return row;
+        const next = { ...row };
+        if (value === undefined) delete next[name];
+        else next[name] = value;
+        return next;
+      }),
+    );
+  return (
+    <div className="table-scroll">
+      <table className="form-table">
+        <caption className="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">#</th>
+            {cols.map((c) => (
+              <th key={c.name} scope="col">
+                {c.title}
+                {c.required && <span aria-hidden="true"> *</span>}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row, index) => (
+            <tr key={index}>
+              <th scope="row">{index + 1}</th>
+              {cols.map((c) => (
+                <td key={c.name}>
+                  <FieldInput
+                    schema={c.schema}
+                    required={c.required}
+                    value={row[c.name]}
+                    label={`${c.title}, row ${index + 1}`}
+                    onChange={(value) => set(index, c.name, value)}
+                  />
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
