@@ -5,11 +5,14 @@ or /metrics; paths under those stay the API's (a JSON 404 there, never the page)
 
 from __future__ import annotations
 
+import gzip
 import html
+import mimetypes
 import re
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.datastructures import Headers
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -31,6 +34,9 @@ NOT_BUILT = (
     "The Stepwise web UI is not built yet. Build it with `make web` (npm ci and vite build in web/, "
     "Node 20 or later), then reload this page. The API is at /api/v1 and its docs at /api/docs.\n"
 )
+# What gzip shrinks; images and fonts are compressed already. Kept in memory once compressed
+# (a build is a few hundred KB).
+COMPRESSIBLE = {".js", ".css", ".svg", ".json", ".map", ".txt", ".webmanifest"}
 _TEMPORAL_UI_META = re.compile(r'(<meta name="stepwise-temporal-ui" content=")[^"]*(")')
 
 
@@ -52,9 +58,11 @@ class WebAssets:
         self.dist = dist.resolve()
         self.temporal_ui = temporal_ui
         self._page: tuple[tuple[int, int], str] | None = None
+        self._packed: dict[Path, tuple[tuple[int, int], bytes]] = {}
 
-    def response(self, path: str) -> Response:
-        """The file at `path`, else the app's page (index.html), else how to build it."""
+    def response(self, path: str, gzip_ok: bool = False) -> Response:
+        """The file at `path` (gzipped when the client takes it and that helps), else the app's
+        page (index.html), else how to build it."""
         index = self.dist / "index.html"
         if not index.is_file():
             return PlainTextResponse(NOT_BUILT, status_code=404)
@@ -64,7 +72,12 @@ class WebAssets:
             candidate = (self.dist / relative).resolve()
             if candidate.is_relative_to(self.dist) and candidate.is_file():
                 cache = IMMUTABLE if parts[0] == "assets" else "no-cache"
-                return FileResponse(candidate, headers={"Cache-Control": cache})
+                packed = self._gzipped(candidate) if gzip_ok else None
+                if packed is not None:
+                    media = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
+                    headers = {"Cache-Control": cache, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+                    return Response(packed, media_type=media, headers=headers)
+                return FileResponse(candidate, headers={"Cache-Control": cache, "Vary": "Accept-Encoding"})
         if parts[0] == "assets":
             # A chunk of an older build: the page that asks for it should reload, not get HTML.
             return PlainTextResponse(f"no asset {path}; reload the page", status_code=404)
@@ -72,6 +85,18 @@ class WebAssets:
             self._index(index),
             headers={"Content-Security-Policy": WEB_CSP, "Cache-Control": "no-cache"},
         )
+
+    def _gzipped(self, file: Path) -> bytes | None:
+        """The file gzipped, made once per version of it; None for a kind that does not shrink."""
+        if file.suffix not in COMPRESSIBLE:
+            return None
+        stat = file.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+        kept = self._packed.get(file)
+        if kept is None or kept[0] != version:
+            kept = (version, gzip.compress(file.read_bytes(), compresslevel=9, mtime=0))
+            self._packed[file] = kept
+        return kept[1]
 
     def _index(self, index: Path) -> str:
         stat = index.stat()
@@ -94,7 +119,8 @@ def install_web_assets(app: FastAPI, settings: Settings) -> None:
 
     async def default(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and not _reserved(scope["path"]):
-            await site.response(scope["path"])(scope, receive, send)
+            accepts = Headers(scope=scope).get("accept-encoding", "")
+            await site.response(scope["path"], "gzip" in accepts.lower())(scope, receive, send)
             return
         await not_found(scope, receive, send)
 

@@ -98,3 +98,24 @@ def test_the_temporal_ui_link_is_known_in_development_or_when_configured() -> No
     assert temporal_ui_link(production) == ""
     configured = Settings(temporal_ui_url="https://t.example.org", temporal_namespace="prod")
     assert temporal_ui_link(configured) == "https://t.example.org/namespaces/prod"
+
+
+def test_scripts_go_gzipped_to_a_client_that_takes_gzip_and_plain_to_one_that_does_not(dist: Path) -> None:
+    script = "export const words = " + repr(["stepwise"] * 2_000) + ";\n"
+    (dist / "assets" / "index-abc123.js").write_text(script)
+    settings = Settings(web_dist=dist)
+
+    async def fetch() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=create_app(settings), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            packed = await http.get("/assets/index-abc123.js", headers={"Accept-Encoding": "gzip"})
+            plain = await http.get("/assets/index-abc123.js", headers={"Accept-Encoding": "identity"})
+            return packed, plain
+
+    packed, plain = asyncio.run(fetch())
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(script) / 10  # what went over the wire
+    assert packed.text == plain.text == script  # httpx unpacks it
+    assert packed.headers["content-type"].startswith("text/javascript")
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
