@@ -19,12 +19,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.auth.totp import code_at, time_step
 from core.clock import utcnow
-from core.db.migrate import upgrade
-from core.settings import Settings
 from tests.helpers import registry
-from tests.integration.api_client import PASSWORD, TEST_SECRET, Api, MovableClock, running_api
-from tests.integration.databases import run_apart
+from tests.integration.api_client import PASSWORD, Api, MovableClock, running_api
 from tests.integration.served import served
+from tests.integration.stack_api import stack_settings
 from tests.llm_servers.base import Json, Text
 from tests.llm_servers.ollama_api import FakeOllama
 from tests.llm_servers.openai_api import FakeOpenAI
@@ -77,20 +75,14 @@ async def _two_factor_on(api: Api) -> tuple[str, dict[str, str]]:
 async def ui_stack(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[UiStack]:
     """The API serving the built UI on 127.0.0.1, with workers for every queue; api.llm on local
     servers speaking OpenAI's protocol (the scenes) and Ollama's (the narrations)."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'stepwise.db'}"
-    run_apart(upgrade(url))
-    host, _, port = env.client.service_client.config.target_host.rpartition(":")
     with (
         FakeOpenAI(default=Json({"scenes": SCENES})) as openai,
         FakeOllama(token_delay_s=0.01, default=Text("Wings hum as the scene opens.")) as ollama,
     ):
-        settings = Settings(
-            data_dir=tmp_path,
-            database_url=url,
-            secret_key=TEST_SECRET,
-            temporal_host=host,
-            temporal_port=int(port),
-            task_queue_prefix=f"e{uuid.uuid4().hex[:10]}-",
+        settings = stack_settings(
+            env,
+            tmp_path,
+            f"e{uuid.uuid4().hex[:10]}-",
             openai_base_url=openai.url,
             openai_api_key=SecretStr("sk-test"),
             ollama_host=ollama.url,

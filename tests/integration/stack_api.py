@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
 
 from core.db.migrate import upgrade
 from core.settings import Settings
@@ -20,22 +21,30 @@ if TYPE_CHECKING:  # conftest imports this module for its fixture
     from tests.integration.conftest import Stack
 
 
-@contextlib.asynccontextmanager
-async def api_on_stack(stack: Stack, tmp_path: Path, **settings: Any) -> AsyncIterator[Api]:
-    """The API over HTTP (ASGI transport), its runs on the `stack`'s dev server and workers;
-    `settings` override the defaults."""
+def stack_settings(
+    env: WorkflowEnvironment, tmp_path: Path, task_queue_prefix: str, **settings: Any
+) -> Settings:
+    """Settings of a test's app: a migrated SQLite database of its own in `tmp_path`, the dev
+    server of `env`, the test secret and `task_queue_prefix`; `settings` add or override."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'stepwise.db'}"
     run_apart(upgrade(url))
-    host, _, port = stack.env.client.service_client.config.target_host.rpartition(":")
-    chosen = Settings(
+    host, _, port = env.client.service_client.config.target_host.rpartition(":")
+    return Settings(
         data_dir=tmp_path,
         database_url=url,
         secret_key=TEST_SECRET,
         temporal_host=host,
         temporal_port=int(port),
-        task_queue_prefix=stack.settings.task_queue_prefix,
+        task_queue_prefix=task_queue_prefix,
         **settings,
     )
+
+
+@contextlib.asynccontextmanager
+async def api_on_stack(stack: Stack, tmp_path: Path, **settings: Any) -> AsyncIterator[Api]:
+    """The API over HTTP (ASGI transport), its runs on the `stack`'s dev server and workers;
+    `settings` override the defaults."""
+    chosen = stack_settings(stack.env, tmp_path, stack.settings.task_queue_prefix, **settings)
     async with running_api(chosen, registry=registry()) as api:
         yield api
 

@@ -22,13 +22,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.llm.ollama_chat import OllamaProvider
 from core.clock import utcnow
-from core.db.migrate import upgrade
 from core.metrics import serve_metrics
 from core.runs import Prepared, start_run
 from core.settings import LlmBudget, LlmPrice, Settings
 from tests.helpers import plan_of, registry
-from tests.integration.api_client import TEST_SECRET, Api, MovableClock, running_api
-from tests.integration.databases import run_apart
+from tests.integration.api_client import Api, MovableClock, running_api
+from tests.integration.stack_api import stack_settings
 from tests.llm_servers.base import Json, Text
 from tests.llm_servers.ollama_api import FakeOllama
 from tests.llm_servers.openai_api import FakeOpenAI
@@ -79,17 +78,11 @@ class LlmStack:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def llm(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[LlmStack]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'stepwise.db'}"
-    run_apart(upgrade(url))
-    host, _, port = dev_env.client.service_client.config.target_host.rpartition(":")
     with FakeOpenAI() as server:
-        settings = Settings(
-            data_dir=tmp_path,
-            database_url=url,
-            secret_key=TEST_SECRET,
-            temporal_host=host,
-            temporal_port=int(port),
-            task_queue_prefix=f"l{uuid.uuid4().hex[:10]}-",
+        settings = stack_settings(
+            dev_env,
+            tmp_path,
+            f"l{uuid.uuid4().hex[:10]}-",
             openai_base_url=server.url,
             openai_api_key="sk-test",
             llm_default_provider="openai",

@@ -22,7 +22,6 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from core.clock import utcnow
-from core.db.migrate import upgrade
 from core.devserver import free_port
 from core.progress import ProgressChunk
 from core.runs import Prepared, start_run
@@ -30,9 +29,9 @@ from core.settings import LlmPrice, Settings
 from core.temporal import connect
 from tests.helpers import plan_of, registry
 from tests.integration.api_client import TEST_SECRET, Api, MovableClock, running_api
-from tests.integration.databases import run_apart
 from tests.integration.eventually import assert_eventually
 from tests.integration.served import served, sse_messages
+from tests.integration.stack_api import stack_settings
 from tests.llm_servers.base import Text
 from tests.llm_servers.openai_api import FakeOpenAI
 from workers.worker import QUEUES, running_workers
@@ -65,17 +64,11 @@ async def streaming_stack(
 ) -> AsyncIterator[Streaming]:
     """The API served on 127.0.0.1 with a worker token, and workers that post to it (or where
     `worker_settings` say)."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'stepwise.db'}"
-    run_apart(upgrade(url))
-    host, _, port = env.client.service_client.config.target_host.rpartition(":")
     with FakeOpenAI(token_delay_s=0.02, default=Text(STORY)) as server:
-        settings = Settings(
-            data_dir=tmp_path,
-            database_url=url,
-            secret_key=TEST_SECRET,
-            temporal_host=host,
-            temporal_port=int(port),
-            task_queue_prefix=f"s{uuid.uuid4().hex[:10]}-",
+        settings = stack_settings(
+            env,
+            tmp_path,
+            f"s{uuid.uuid4().hex[:10]}-",
             openai_base_url=server.url,
             openai_api_key="sk-test",
             llm_default_provider="openai",
