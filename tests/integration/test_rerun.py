@@ -4,6 +4,7 @@ request, so the provider calls are counted)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -91,9 +92,10 @@ class LlmStack:
         return {e["step"]: e["data"] for e in events if e["type"] == "step_complete"}
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def llm(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[LlmStack]:
-    """Workers of every queue (api.llm on `x@openai`, the fake server) and the API over them."""
+@contextlib.asynccontextmanager
+async def llm_stack(env: WorkflowEnvironment, tmp_path: Path, **api_settings: Any) -> AsyncIterator[LlmStack]:
+    """Workers of every queue (api.llm on `x@openai`, the fake server) and the API over them
+    (with `api_settings`), everyone signed in."""
     with FakeOpenAI() as server:
         settings = Settings(
             task_queue_prefix=f"t{uuid.uuid4().hex[:10]}-",
@@ -104,12 +106,18 @@ async def llm(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Llm
             llm_default_model=MODEL,
         )
         async with (
-            running_workers(dev_env.client, list(QUEUES), settings, registry()),
-            api_on_stack(Stack(dev_env, settings), tmp_path) as api,
+            running_workers(env.client, list(QUEUES), settings, registry()),
+            api_on_stack(Stack(env, settings), tmp_path, **api_settings) as api,
         ):
             team = Team(api)
             await team.sign_in_everyone()
             yield LlmStack(team, server)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def llm(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[LlmStack]:
+    async with llm_stack(dev_env, tmp_path) as stack:
+        yield stack
 
 
 def _replies(server: FakeOpenAI, *texts: str) -> None:
@@ -231,39 +239,25 @@ async def test_a_rerun_is_refused_for_unknown_steps_runs_others_runs_and_open_ru
 async def test_a_rerun_reuses_results_across_continue_as_new_on_both_sides(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    with FakeOpenAI() as server:
-        settings = Settings(
-            task_queue_prefix=f"c{uuid.uuid4().hex[:10]}-",
-            openai_base_url=server.url,
-            openai_api_key=SecretStr("sk-test-rerun"),
-            llm_models=[MODEL],
-            llm_aliases={},
-            llm_default_model=MODEL,
-        )
-        async with (
-            running_workers(dev_env.client, list(QUEUES), settings, registry()),
-            api_on_stack(Stack(dev_env, settings), tmp_path, continue_as_new_after=30) as api,
-        ):
-            team = Team(api)
-            await team.sign_in_everyone()
-            llm = LlmStack(team, server)
-            await team.upload(LOOPED)
-            _replies(server, *[f"{kind} {n}" for n in range(4) for kind in ("say", "fresh")], "the end")
-            first = await team.started("ada", {"definition": team.name("looped")})
-            assert (await llm.finished(first))["output"] == "the end"
-            assert len(llm.calls()) == 9
+    async with llm_stack(dev_env, tmp_path, continue_as_new_after=30) as llm:
+        team, server = llm.team, llm.server
+        await team.upload(LOOPED)
+        _replies(server, *[f"{kind} {n}" for n in range(4) for kind in ("say", "fresh")], "the end")
+        first = await team.started("ada", {"definition": team.name("looped")})
+        assert (await llm.finished(first))["output"] == "the end"
+        assert len(llm.calls()) == 9
 
-            _replies(server, *[f"FRESH {n}" for n in range(4)], "THE END")
-            started = await llm.rerun("ada", first, "end")
-            again = await llm.finished(started["id"])
-            assert (again["state"], again["output"]) == ("completed", "THE END")
-            # Every `say` was reused, in every execution of the rerun; `fresh` and `end` asked.
-            asked = [str(call.body["messages"]) for call in llm.calls()[9:]]
-            assert len(asked) == 5
-            assert not [text for text in asked if "Line" in text]
-            assert "End after 4 lines" in asked[-1]
-            # Both runs did continue as new (so the reused results crossed executions).
-            for run_id in (first, started["id"]):
-                described = await dev_env.client.get_workflow_handle(run_id).describe()
-                info = described.raw_description.workflow_execution_info
-                assert info.first_run_id != described.run_id, run_id
+        _replies(server, *[f"FRESH {n}" for n in range(4)], "THE END")
+        started = await llm.rerun("ada", first, "end")
+        again = await llm.finished(started["id"])
+        assert (again["state"], again["output"]) == ("completed", "THE END")
+        # Every `say` was reused, in every execution of the rerun; `fresh` and `end` asked.
+        asked = [str(call.body["messages"]) for call in llm.calls()[9:]]
+        assert len(asked) == 5
+        assert not [text for text in asked if "Line" in text]
+        assert "End after 4 lines" in asked[-1]
+        # Both runs did continue as new (so the reused results crossed executions).
+        for run_id in (first, started["id"]):
+            described = await dev_env.client.get_workflow_handle(run_id).describe()
+            info = described.raw_description.workflow_execution_info
+            assert info.first_run_id != described.run_id, run_id
