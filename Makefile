@@ -8,7 +8,7 @@ WEB_DEPS := web/node_modules/.installed
 WEB_STAMP := web/dist/.built
 WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/tsconfig.json web/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: install run test lint typecheck contracts unit webtest web web-api screenshots clean
+.PHONY: install run test lint typecheck contracts unit webtest web web-api screenshots bench-peers clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11+ is needed: set PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -58,6 +58,11 @@ unit: install web
 # The README's screenshots (docs/images/), taken by the browser tests from the running app.
 screenshots: install web
 	STEPWISE_SCREENSHOTS=docs/images $(BIN)/python -m pytest -q tests/e2e
+
+# Stepwise against hand-written Temporal and DBOS (docs/engine.md#against-peers); DBOS goes
+# into bench/.peers-venv, on the machine's PostgreSQL. ARGS='--quick' for a smoke run.
+bench-peers: install
+	$(BIN)/python -m bench.peers $(ARGS)
 
 webtest: $(WEB_DEPS)
 	cd web && npx tsc --noEmit && npx vitest run
