@@ -1,6 +1,7 @@
 """Stepwise against its peers (issue 10): hand-written Temporal and DBOS, same trivial work.
 
-    .venv/bin/python -m bench.peers [--rounds 5] [--quick] [--no-dbos]   (or: make bench-peers)
+    .venv/bin/python -m bench.peers [--rounds 5] [--quick] [--no-dbos] [--explain-runs 10]
+    (or: make bench-peers ARGS=...)
 
 Every variant runs chains of 5 trivial steps that each add one to a value:
 
@@ -23,7 +24,8 @@ machine move by up to 30 %. The ratios are medians of per-round ratios (both sid
 ran back to back in that round): each Stepwise variant's p50 over its hand-written twin's
 (pure vs inline, local vs local activities, activities vs activities) and over DBOS's, and its
 runs/s over DBOS's. The Temporal variants share one ephemeral dev server (in memory), with
-their workers in this process.
+their workers in this process. Last, each Temporal variant runs `--explain-runs` times one at
+a time, and its history says where the time went (bench/peers_history.py).
 """
 
 from __future__ import annotations
@@ -44,12 +46,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench.native import echo
 from bench.overhead import BENCH_QUEUE, activity_definition, bench_registry, p, pure_definition
+from bench.peers_history import explain
 from bench.peers_temporal import PeersActivities, PeersInline, PeersInput, PeersLocal
 from core.environments import ephemeral_dev_server
 from core.runs import Prepared, start_run
@@ -234,7 +237,11 @@ def native_sandbox() -> SandboxedWorkflowRunner:
     )
 
 
-def temporal_runners(client: Client, settings: Settings) -> dict[str, Runner]:
+Start = Callable[[], Awaitable[WorkflowHandle[Any, Any]]]
+
+
+def temporal_starts(client: Client, settings: Settings) -> dict[str, Start]:
+    """How each variant on Temporal starts one run."""
     registry = bench_registry()
 
     def plan_of(text: str) -> Prepared:
@@ -242,26 +249,17 @@ def temporal_runners(client: Client, settings: Settings) -> dict[str, Runner]:
 
     pure, activities = plan_of(pure_definition(STEPS)), plan_of(activity_definition(STEPS))
 
-    def stepwise(prepared: Prepared) -> Runner:
-        async def run() -> Any:
-            handle = await start_run(client, prepared, {}, settings)
-            return (await handle.result()).output
+    def stepwise(prepared: Prepared) -> Start:
+        return lambda: start_run(client, prepared, {}, settings)
 
-        return lambda n, count: timed_batches(run, n, count)
-
-    def native(workflow: Any) -> Runner:
+    def native(workflow: Any) -> Start:
         params = PeersInput(steps=STEPS, queue=settings.task_queue_prefix + BENCH_QUEUE)
-
-        async def run() -> Any:
-            handle = await client.start_workflow(
-                workflow,
-                params,
-                id=f"peers-{uuid.uuid4().hex[:12]}",
-                task_queue=settings.task_queue_prefix + NATIVE_QUEUE,
-            )
-            return await handle.result()
-
-        return lambda n, count: timed_batches(run, n, count)
+        return lambda: client.start_workflow(
+            workflow,
+            params,
+            id=f"peers-{uuid.uuid4().hex[:12]}",
+            task_queue=settings.task_queue_prefix + NATIVE_QUEUE,
+        )
 
     return {
         "stepwise pure": stepwise(pure),
@@ -270,6 +268,14 @@ def temporal_runners(client: Client, settings: Settings) -> dict[str, Runner]:
         "stepwise activities": stepwise(activities),
         "temporal activities": native(PeersActivities.run),
     }
+
+
+def runner(start: Start) -> Runner:
+    async def run() -> Any:
+        result = await (await start()).result()
+        return getattr(result, "output", result)  # a Stepwise run's RunOutput, or the value
+
+    return lambda n, count: timed_batches(run, n, count)
 
 
 async def measure(runners: dict[str, Runner], args: argparse.Namespace) -> Results:
@@ -312,10 +318,12 @@ async def main(args: argparse.Namespace) -> None:
                 max_concurrent_activities=settings.worker_max_concurrent_activities,
             ),
         ):
-            runners = temporal_runners(env.client, settings)
+            starts = temporal_starts(env.client, settings)
+            runners = {name: runner(start) for name, start in starts.items()}
             if dbos is not None:
                 runners["dbos"] = dbos.batches
             results = await measure(runners, args)
+            explained = await explain(starts, args.explain_runs) if args.explain_runs else []
     finally:
         if dbos is not None:
             await dbos.close()
@@ -325,6 +333,9 @@ async def main(args: argparse.Namespace) -> None:
     print("\n".join(table(results, list(runners))))
     if dbos is None:
         print("(DBOS skipped: --no-dbos)")
+    if explained:
+        print("\nWhere a run's time goes on Temporal (from its history; see bench/peers_history.py):")
+        print("\n".join(explained))
 
 
 def _args() -> argparse.Namespace:
@@ -332,11 +343,14 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5, help="counted rounds (after a warm-up)")
     parser.add_argument("--min-runs", type=int, default=30, help="runs per variant and N a round")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 round of 6 runs")
+    parser.add_argument(
+        "--explain-runs", type=int, default=10, help="runs per variant for the time breakdown (0: none)"
+    )
     parser.add_argument("--dbos-url", default=DBOS_URL, help="made anew, dropped at the end")
     parser.add_argument("--no-dbos", action="store_true", help="leave DBOS out (no PostgreSQL)")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.min_runs = 1, 6
+        args.rounds, args.min_runs, args.explain_runs = 1, 6, 3
     return args
 
 
