@@ -50,10 +50,10 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from bench.native import echo
+from bench.native import NativeActivities, NativeInput, echo
 from bench.overhead import BENCH_QUEUE, activity_definition, bench_registry, p, pure_definition
 from bench.peers_history import explain
-from bench.peers_temporal import PeersActivities, PeersInline, PeersInput, PeersLocal
+from bench.peers_temporal import PeersInline, PeersLocal
 from core.environments import ephemeral_dev_server
 from core.runs import Prepared, start_run
 from core.settings import Settings
@@ -253,7 +253,7 @@ def temporal_starts(client: Client, settings: Settings) -> dict[str, Start]:
         return lambda: start_run(client, prepared, {}, settings)
 
     def native(workflow: Any) -> Start:
-        params = PeersInput(steps=STEPS, queue=settings.task_queue_prefix + BENCH_QUEUE)
+        params = NativeInput(steps=STEPS, queue=settings.task_queue_prefix + BENCH_QUEUE)
         return lambda: client.start_workflow(
             workflow,
             params,
@@ -266,7 +266,7 @@ def temporal_starts(client: Client, settings: Settings) -> dict[str, Start]:
         "temporal inline": native(PeersInline.run),
         "temporal local": native(PeersLocal.run),
         "stepwise activities": stepwise(activities),
-        "temporal activities": native(PeersActivities.run),
+        "temporal activities": native(NativeActivities.run),
     }
 
 
@@ -311,7 +311,7 @@ async def main(args: argparse.Namespace) -> None:
             Worker(
                 env.client,
                 task_queue=settings.task_queue_prefix + NATIVE_QUEUE,
-                workflows=[PeersActivities, PeersLocal, PeersInline],
+                workflows=[NativeActivities, PeersLocal, PeersInline],
                 activities=[echo],
                 workflow_runner=native_sandbox(),
                 max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

@@ -1,8 +1,6 @@
-"""Hand-written Temporal workflows for bench/peers.py: N trivial steps three ways.
-
-Each passes a value through N steps that add one, as the Stepwise chains of bench/peers.py
-do: as activities on another task queue, as local activities, or as inline workflow code.
-The activities are bench/native.py's `echo`, with Stepwise's payload shape.
+"""Hand-written Temporal workflows for bench/peers.py: N trivial steps as local activities or
+as inline workflow code. (As activities on another task queue, it is bench/native.py's
+`NativeActivities`, with the same `echo` and Stepwise's payload shape.)
 """
 
 from __future__ import annotations
@@ -10,15 +8,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio import workflow
 
-from bench.native import ECHO, ActivityCall, ActivityResult
-
-
-class PeersInput(BaseModel):
-    steps: int
-    queue: str = ""
+from bench.native import ECHO, ActivityCall, ActivityResult, NativeInput
 
 
 def _call(index: int, value: Any) -> ActivityCall:
@@ -30,31 +22,12 @@ def _call(index: int, value: Any) -> ActivityCall:
     )
 
 
-@workflow.defn(name="bench.peers_activities")
-class PeersActivities:
-    """One activity per step, scheduled on `queue` (another worker's)."""
-
-    @workflow.run
-    async def run(self, params: PeersInput) -> Any:
-        value: Any = 0
-        for index in range(params.steps):
-            result: ActivityResult = await workflow.execute_activity(
-                ECHO,
-                _call(index, value),
-                task_queue=params.queue,
-                result_type=ActivityResult,
-                start_to_close_timeout=timedelta(seconds=30),
-            )
-            value = result.outputs["value"] + 1
-        return value
-
-
 @workflow.defn(name="bench.peers_local")
 class PeersLocal:
     """One local activity per step, run by the workflow's own worker."""
 
     @workflow.run
-    async def run(self, params: PeersInput) -> Any:
+    async def run(self, params: NativeInput) -> Any:
         value: Any = 0
         for index in range(params.steps):
             result: ActivityResult = await workflow.execute_local_activity(
@@ -72,7 +45,7 @@ class PeersInline:
     """The steps as plain code in the workflow: one workflow task for the whole run."""
 
     @workflow.run
-    async def run(self, params: PeersInput) -> Any:
+    async def run(self, params: NativeInput) -> Any:
         value: Any = 0
         for _ in range(params.steps):
             value = {"value": value}["value"] + 1
