@@ -14,6 +14,8 @@ async def heartbeating(every_s: float = 2.0) -> AsyncIterator[None]:
     """Heartbeat every `every_s` seconds while the block runs."""
 
     async def beat() -> None:
+        if activity.info().is_local:
+            return  # a local activity (`local: true`) lives inside its workflow task: no heartbeats
         while True:
             activity.heartbeat()
             await asyncio.sleep(every_s)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.audit_writer import AuditWriter
@@ -68,12 +69,16 @@ def create_app(
     clock: Clock = utcnow,
     registry: Registry | None = None,
     oidc_http: httpx.AsyncClient | None = None,
+    temporal: Client | None = None,
+    alongside: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     """A new app; reads settings from the environment and loads the module registry (built-in
     modules and installed plugins) at start-up unless given. `clock` tells the time for token
     expiry (tests move it). `oidc_http` is the client for the OIDC provider (the caller closes
     it); without it the app makes its own. Raises `OidcError` when the OIDC settings are
-    incomplete."""
+    incomplete. `temporal`: the Temporal client to use (the embedded stack's, which its workflow
+    workers share, so runs start eagerly); `alongside(app)`: what runs for the app's lifetime
+    once its state is set (`stepwise api --worker-queue`: workers on the app's client)."""
     settings = settings or Settings()
     oidc_config = OidcConfig.from_settings(settings)
     traced = tracer(settings)
@@ -97,7 +102,7 @@ def create_app(
         app.state.audit_writer = AuditWriter(app.state.sessions)
         keys = configured_keys(settings)
         app.state.codec = EncryptionCodec(keys) if keys is not None else None
-        app.state.temporal = TemporalConnection(settings)
+        app.state.temporal = TemporalConnection(settings, temporal)
         app.state.registry = registry if registry is not None else _load_registry()
         async with contextlib.AsyncExitStack() as stack:
             if traced is not None:
@@ -125,6 +130,8 @@ def create_app(
                     )
                 )
                 stack.push_async_callback(_stop, retention)
+            if alongside is not None:
+                await stack.enter_async_context(alongside(app))
             yield
 
     app = FastAPI(

@@ -20,9 +20,10 @@ _UNAVAILABLE = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCS
 class TemporalConnection:
     """Holds one client; connects on first use after a failed start."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self.settings = settings
-        self._client: Client | None = None
+        # Given: a client the process's workflow workers share (runs start eagerly in them).
+        self._client: Client | None = client
         self._lock = asyncio.Lock()
 
     @property

@@ -37,16 +37,28 @@ BENCH_QUEUE = "bench"
 
 def bench_registry() -> Registry:
     registry = builtin_registry()
-    registry.register(ModuleSpec("bench.echo", "activity", EchoInput, EchoOutput, "Echo", queue=BENCH_QUEUE))
+    # Steps may run it locally (`local: true`): the workflow workers register `echo` for that.
+    echo_spec = ModuleSpec(
+        "bench.echo",
+        "activity",
+        EchoInput,
+        EchoOutput,
+        "Echo",
+        queue=BENCH_QUEUE,
+        local_allowed=True,
+        local_activity=echo,
+    )
+    registry.register(echo_spec)
     return registry
 
 
-def chain_definition(name: str, module: str, steps: int) -> str:
+def chain_definition(name: str, module: str, steps: int, local: bool = False) -> str:
     """`steps` steps of one module, each passing the previous value plus one."""
-    lines = [f"  - {{id: s0, module: {module}, inputs: {{value: 0}}}}"]
+    extra = ", local: true" if local else ""
+    lines = [f"  - {{id: s0, module: {module}, inputs: {{value: 0}}{extra}}}"]
     for i in range(1, steps):
         lines.append(
-            f'  - {{id: s{i}, module: {module}, inputs: {{value: "{{{{ steps.s{i - 1}.value + 1 }}}}"}}}}'
+            f'  - {{id: s{i}, module: {module}, inputs: {{value: "{{{{ steps.s{i - 1}.value + 1 }}}}"}}{extra}}}'
         )
     output = f'"{{{{ steps.s{steps - 1}.value + 1 }}}}"'
     return f"stepwise: 1\nname: {name}\noutput: {output}\nsteps:\n" + "\n".join(lines)
@@ -54,6 +66,10 @@ def chain_definition(name: str, module: str, steps: int) -> str:
 
 def activity_definition(steps: int) -> str:
     return chain_definition("bench-activities", "bench.echo", steps)
+
+
+def local_definition(steps: int) -> str:
+    return chain_definition("bench-local", "bench.echo", steps, local=True)
 
 
 def pure_definition(steps: int) -> str:

@@ -8,7 +8,8 @@ Every variant runs chains of 5 trivial steps that each add one to a value:
 - Stepwise, pure steps (transform.extract, evaluated inside the interpreter workflow);
 - Stepwise, activity steps (bench.echo, the module bench/overhead.py registers, on a queue of
   its own);
-- Stepwise, light steps as local activities: not built yet (issue 10's `local: true`);
+- Stepwise, light steps as local activities (bench.echo with `local: true`, run by the workflow
+  worker);
 - hand-written Temporal (bench/peers_temporal.py): inline code, local activities, activities
   (the same echo activity, on the same kind of worker);
 - DBOS: 5 `@DBOS.step`s in a `@DBOS.workflow` (bench/peers_dbos.py) on the machine's
@@ -51,7 +52,14 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench.native import NativeActivities, NativeInput, echo
-from bench.overhead import BENCH_QUEUE, activity_definition, bench_registry, p, pure_definition
+from bench.overhead import (
+    BENCH_QUEUE,
+    activity_definition,
+    bench_registry,
+    local_definition,
+    p,
+    pure_definition,
+)
 from bench.peers_history import explain
 from bench.peers_temporal import PeersInline, PeersLocal
 from core.environments import ephemeral_dev_server
@@ -75,7 +83,7 @@ TWINS = {
     "stepwise local": "temporal local",
     "stepwise activities": "temporal activities",
 }
-NOT_BUILT = {"stepwise local": "light steps as local activities: not built yet (issue 10)"}
+NOT_BUILT: dict[str, str] = {}
 ORDER = [
     "stepwise pure",
     "temporal inline",
@@ -247,7 +255,8 @@ def temporal_starts(client: Client, settings: Settings) -> dict[str, Start]:
     def plan_of(text: str) -> Prepared:
         return Prepared(compile_text(text, "peers.yaml", registry).unwrap())
 
-    pure, activities = plan_of(pure_definition(STEPS)), plan_of(activity_definition(STEPS))
+    pure, local = plan_of(pure_definition(STEPS)), plan_of(local_definition(STEPS))
+    activities = plan_of(activity_definition(STEPS))
 
     def stepwise(prepared: Prepared) -> Start:
         return lambda: start_run(client, prepared, {}, settings)
@@ -259,11 +268,13 @@ def temporal_starts(client: Client, settings: Settings) -> dict[str, Start]:
             params,
             id=f"peers-{uuid.uuid4().hex[:12]}",
             task_queue=settings.task_queue_prefix + NATIVE_QUEUE,
+            request_eager_start=settings.eager_start,
         )
 
     return {
         "stepwise pure": stepwise(pure),
         "temporal inline": native(PeersInline.run),
+        "stepwise local": stepwise(local),
         "temporal local": native(PeersLocal.run),
         "stepwise activities": stepwise(activities),
         "temporal activities": native(NativeActivities.run),

@@ -15,6 +15,7 @@ import uvicorn
 
 from api.app import create_app
 from cli.account_commands import db_group, user_group
+from cli.hosted import hosting
 from cli.human_commands import inbox_command, respond_command, signal_command
 from cli.login_commands import login, logout, whoami
 from cli.run_commands import rerun, run, status, worker
@@ -30,6 +31,7 @@ from core.devserver import DevServerError
 from core.logs import configure_logging, uvicorn_log_config
 from core.module_catalog import module_catalog
 from core.plugins import load_registry
+from workers.worker import QUEUES
 from workflows.compiler import DefinitionLookup, compile_text
 from workflows.modules.registry import Registry
 from workflows.problems import Problem
@@ -180,17 +182,26 @@ def new_key(key_id: str | None) -> None:
 
 
 @main.command()
-def api() -> None:
+@click.option(
+    "--worker-queue",
+    "worker_queues",
+    multiple=True,
+    type=click.Choice(QUEUES),
+    help="Also run the workers of this queue in this process (repeatable; default: "
+    "STEPWISE_API_WORKER_QUEUES). With `workflow`, runs started here start eagerly.",
+)
+def api(worker_queues: tuple[str, ...]) -> None:
     """Serve the API (STEPWISE_API_HOST, STEPWISE_API_PORT) against the configured Temporal and
     database (migrate it first with `stepwise db upgrade`)."""
     settings = command_settings()
+    queues = list(worker_queues) or settings.api_worker_queues
     configure_logging(settings)
     try:
         asyncio.run(require_current_schema(settings.database_url))
     except SchemaOutdated as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        app = create_app(settings)
+        app = create_app(settings, alongside=hosting(queues, settings) if queues else None)
     except OidcError as exc:
         raise click.ClickException(str(exc)) from None
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=uvicorn_log_config(settings))

@@ -75,7 +75,8 @@ async def serve_stack(settings: Settings, server: DevServer, echo: Callable[[str
         keys = EncryptionKeys.read(key_file)
     client = await connect(settings, wait_s=30)
     config = uvicorn.Config(
-        create_app(settings, registry=loaded.registry),
+        # The workers' client: runs started through the API start eagerly in them.
+        create_app(settings, registry=loaded.registry, temporal=client),
         host=settings.api_host,
         port=settings.api_port,
         log_level="warning",

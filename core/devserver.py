@@ -24,6 +24,9 @@ SEARCH_ATTRIBUTES = {
 DYNAMIC_CONFIG = {
     "history.visibilityProcessorUpdateAckInterval": '"1s"',
     "history.transferProcessorUpdateAckInterval": '"1s"',
+    # Eager workflow start: a run started by a process that also runs a workflow worker (the
+    # embedded stack, `run --local`) gets its first workflow task in the start call's answer.
+    "system.enableEagerWorkflowStart": "true",
 }
 READY_TIMEOUT_S = 60.0
 PR_SET_PDEATHSIG = 1

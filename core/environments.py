@@ -64,11 +64,7 @@ async def _start_local() -> WorkflowEnvironment:
         ip="127.0.0.1",
         ui=False,
         dev_server_log_level="error",
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "system.enableEagerWorkflowStart=true",
-            *dynamic_config_args(),
-        ],
+        dev_server_extra_args=dynamic_config_args(),
     )
 
 

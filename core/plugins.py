@@ -38,6 +38,12 @@ def load_registry(group: str = ENTRY_POINT_GROUP) -> LoadedRegistry:
                 errors.append(f"plugin {origin}: {spec!r} is not a ModuleSpec")
                 continue
             spec = _with_source(spec, origin)
+            if spec.runs_local and spec.local_activity is None:
+                errors.append(
+                    f"plugin {origin}: module '{spec.name}' may run locally (light or local_allowed) "
+                    f"but gives no local_activity: set it to its `module:{spec.name}` activity"
+                )
+                continue
             try:
                 registry.register(spec)
             except ValueError as exc:

@@ -241,6 +241,9 @@ class Deriver:
     async def _completed(self, event: HistoryEvent, out: _Out) -> None:
         result = await self._value(event.workflow_execution_completed_event_attributes.result)
         output = result.get("output") if isinstance(result, dict) else result
+        if isinstance(result, dict):
+            for entry in result.get("journal") or []:
+                _journal_entry(entry, out)
         self.closed = True
         out.add("workflow_complete", data={"status": "completed", "output": output})
 

@@ -23,7 +23,14 @@ from core.definitions import folder_lookup, names_in_folder
 from core.settings import Settings
 from workflows.compiler import DefinitionLookup, compile_text
 from workflows.compiler.steps import parse_call
-from workflows.engine.models import WORKFLOW_NAME, WORKFLOW_QUEUE, Rerun, RunInput, RunOutput
+from workflows.engine.models import (
+    ENGINE_GENERATION,
+    WORKFLOW_NAME,
+    WORKFLOW_QUEUE,
+    Rerun,
+    RunInput,
+    RunOutput,
+)
 from workflows.engine.run import DEFINITION_KEY, OWNER_KEY, STATUS_KEY
 from workflows.modules import Registry
 from workflows.plan import Plan
@@ -165,6 +172,7 @@ async def start_run(
                 queue_prefix=settings.task_queue_prefix,
                 continue_as_new_after=settings.continue_as_new_after,
                 rerun=rerun,
+                engine=ENGINE_GENERATION,
             ),
             id=run_id or new_run_id(prepared.plan),
             task_queue=settings.task_queue_prefix + WORKFLOW_QUEUE,
@@ -172,6 +180,7 @@ async def start_run(
             search_attributes=TypedSearchAttributes(attributes),
             memo=memo,
             static_summary=f"{prepared.plan.name} (plan {plan_hash[:12]})",
+            request_eager_start=settings.eager_start,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
             if idempotency_key
             else WorkflowIDConflictPolicy.FAIL,

@@ -34,7 +34,7 @@ from workflows import dsl
 from workflows.compiler.triggers import parse_time
 from workflows.cron import CALENDAR_FIELDS, YEAR, parse_field
 from workflows.durations import parse_duration_ms
-from workflows.engine.models import WORKFLOW_NAME, WORKFLOW_QUEUE, RunInput, Scheduled
+from workflows.engine.models import ENGINE_GENERATION, WORKFLOW_NAME, WORKFLOW_QUEUE, RunInput, Scheduled
 from workflows.engine.run import DEFINITION_KEY, OWNER_KEY, STATUS_KEY
 from workflows.problems import Problem, join_pointer
 
@@ -147,6 +147,7 @@ def action(schedule_id: str, target: Target, settings: Settings) -> ScheduleActi
             queue_prefix=settings.task_queue_prefix,
             continue_as_new_after=settings.continue_as_new_after,
             scheduled=Scheduled(schedule_id=schedule_id, input=target.input),
+            engine=ENGINE_GENERATION,
         ),
         id=schedule_id,
         task_queue=settings.task_queue_prefix + WORKFLOW_QUEUE,

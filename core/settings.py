@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     worker_queue_concurrency: dict[str, int] = {}
     worker_max_concurrent_workflow_tasks: int = 100
     worker_shutdown_grace_s: float = 10.0
+    # Ask Temporal to hand a new run's first workflow task straight back to a workflow worker in
+    # this process (eager workflow start: one round trip less). It takes effect only where this
+    # process's client also runs a workflow worker and the server enables it
+    # (system.enableEagerWorkflowStart; docs/engine.md); elsewhere the run starts as usual.
+    eager_start: bool = True
+    # Queues whose workers `stepwise api` runs in its own process, e.g. '["workflow"]' (the API's
+    # runs then start eagerly); empty: the API runs none (`stepwise worker` does).
+    api_worker_queues: list[str] = []
     # A run continues as new (same run id, fresh history) once its history has this many events.
     continue_as_new_after: int = 2_000
     # Put before every task queue name, to keep environments (or tests) sharing one Temporal apart.

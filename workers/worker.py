@@ -68,16 +68,30 @@ class Clients:
     progress: ProgressPoster | None = None
 
 
-def activities_for(queue: str, settings: Settings, clients: Clients) -> list[Callable[..., Any]]:
-    """The activity implementations served on a queue (`llm.<model>` ones serve api.llm)."""
+def activities_for(
+    queue: str, settings: Settings, clients: Clients, registry: Registry | None = None
+) -> list[Callable[..., Any]]:
+    """The activity implementations served on a queue (`llm.<model>` ones serve api.llm). The
+    workflow queue's worker also runs the modules that steps may run locally (`local: true`)."""
     if queue == WORKFLOW_QUEUE:
         ledger = clients.ledger
-        return [yield_point, remind, LlmRouter(settings, ledger).route, ledger.record]
+        engine: list[Callable[..., Any]] = [
+            yield_point,
+            remind,
+            LlmRouter(settings, ledger).route,
+            ledger.record,
+        ]
+        return [*engine, IntegrationActivities(clients.http, settings).fetch, *local_activities(registry)]
     if queue == "integrations":
         return [IntegrationActivities(clients.http, settings).fetch]
     if queue == LLM_QUEUE or queue.startswith(LLM_QUEUE + "."):
         return [LlmActivities(clients.providers, settings, clients.progress).llm]
     return []
+
+
+def local_activities(registry: Registry | None) -> list[Callable[..., Any]]:
+    """The `local_activity` of each module that has one (plugins' light modules)."""
+    return [spec.local_activity for spec in registry or () if spec.local_activity is not None]
 
 
 def build_worker(
@@ -132,7 +146,7 @@ async def running_workers(
                     served = activities_for(each, settings, clients)
                     workers.append(build_worker(client, each, settings, served, slots))
                 continue
-            served = activities_for(queue, settings, clients)
+            served = activities_for(queue, settings, clients, registry)
             if queue == WORKFLOW_QUEUE or served:
                 workers.append(build_worker(client, queue, settings, served))
         tasks = [asyncio.create_task(w.run()) for w in workers]

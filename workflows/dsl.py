@@ -105,6 +105,11 @@ class RunSettings(Strict):
     retry: Retry | None = None
     timeout: Duration | None = None
     on_error: OnError = "fail"
+    local: bool | None = Field(
+        default=None,
+        description="Run the module as a Temporal local activity, in the workflow's own worker "
+        "(modules that allow it; see docs/fast-path.md). Light modules do by default; false opts out",
+    )
 
 
 class ModuleStep(RunSettings, StepBase):

@@ -105,7 +105,7 @@ class StepNotes(Protocol):
 
 def leaves_own_trace(node: p.PlanNode) -> bool:
     """True for nodes whose work is an activity, so history names their start and end."""
-    return isinstance(node, p.ModuleNode) and node.runs == "activity"
+    return isinstance(node, p.ModuleNode) and node.runs == "activity" and not node.local
 
 
 class PureOnly:

@@ -77,6 +77,8 @@ class ModuleNode(NodeBase):
     # Human steps: where a retry or jump back runs again from. Left out of the plan's JSON
     # when None, so plans compiled before it existed keep their hash.
     rewind_to: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    # Runs as a local activity (docs/fast-path.md); left out when false, as rewind_to is.
+    local: bool = Field(default=False, exclude_if=lambda value: not value)
 
 
 class RouteNode(NodeBase):

@@ -94,3 +94,21 @@ async def test_an_older_history_gives_what_it_holds() -> None:
     events, _ = await _events("replay-blocks")
     assert _story(events, "first") == ["step_start", "module_start", "module_output", "step_complete"]
     assert events[-1]["type"] == "workflow_complete"
+
+
+async def test_a_generation_1_run_shows_its_local_steps_and_its_last_journal_entries() -> None:
+    """Engine generation 1 (docs/fast-path.md): no patch markers, local steps journaled, and
+    the journal's last entries carried in the run's result instead of a memo upsert."""
+    history = WorkflowHistory.from_json(
+        "replay-blocks-engine1", (HISTORIES / "replay-blocks-engine1.json").read_text()
+    )
+    markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
+    assert {m.marker_recorded_event_attributes.marker_name for m in markers} == {"core_local_activity"}
+    events, deriver = await _events("replay-blocks-engine1")
+    assert deriver.closed
+    assert _story(events, "quick") == ["step_start", "module_start", "module_output", "step_complete"]
+    assert _story(events, "pause") == ["step_start", "timer_started", "timer_fired", "step_complete"]
+    for step in ("first", "second", "small"):
+        assert _story(events, step) == ["step_start", "module_start", "module_output", "step_complete"]
+    assert (events[-1]["type"], events[-1]["data"]["status"]) == ("workflow_complete", "completed")
+    assert events[-1]["data"]["output"]["quick"] == {"n": 6}

@@ -15,7 +15,7 @@ from workflows.plan import START, Body, Incoming, PlanNode, RouteNode
 from workflows.problems import join_pointer, pointer
 
 _CONDITIONAL_KEYS = {"condition", "true_edge", "false_edge"}
-_NOT_FOR_CONDITIONAL = ("outputs_to_state", "retry", "timeout", "on_error")
+_NOT_FOR_CONDITIONAL = ("outputs_to_state", "retry", "timeout", "on_error", "local")
 
 
 class Edges:

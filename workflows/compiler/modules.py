@@ -179,6 +179,25 @@ def retry_problem(policy: RetryPolicy) -> str | None:
     return None
 
 
+def runs_local(spec: ModuleSpec, asked: bool | None, where: str, checker: Checker) -> bool:
+    """Whether the step runs as a local activity: `local:` if given (where the module allows
+    it), else whether the module is light."""
+    if asked is None:
+        return spec.light
+    if asked and not spec.runs_local:
+        if spec.runs != "activity":
+            place = "inside the workflow already" if spec.runs == "workflow" else "as a human step"
+            checker.report(where, f"local has no effect on {spec.name}, which runs {place}: remove it")
+        else:
+            checker.report(
+                where,
+                f"{spec.name} cannot run as a local activity (it runs on the '{spec.queue}' workers: "
+                f"its work is long or needs them); remove local, or use a module that allows it",
+            )
+        return False
+    return asked
+
+
 def timeout_ms(own: str | None, defaults: dsl.Defaults | None) -> int:
     """The step's timeout, else the definition's default, else the engine's, in milliseconds."""
     text = own or (defaults.timeout if defaults else None)

@@ -413,5 +413,6 @@ def module_node(
         heartbeat_ms=spec.heartbeat_ms if activity else None,
         on_error=modules.on_error(step.on_error),
         rewind_to=rewind_target(module, inputs, inputs_at, scope, checker) if spec.runs == "human" else None,
+        local=modules.runs_local(spec, step.local, join_pointer(where, "local"), checker),
     )
     return node, info

@@ -40,6 +40,11 @@ LLM_USAGE_ACTIVITY = "stepwise.llm_usage"
 # fallback; older histories ran them on the `llm` queue as they were.
 LLM_ROUTES_PATCH = "llm-routes"
 DEFAULT_CONTINUE_AS_NEW_AFTER = 2_000
+# The engine generation new runs start with (RunInput.engine). Generation 1 behaves as if every
+# patch above were applied, without their markers (each marker also upserts a search attribute),
+# and puts the journal's last entries into RunOutput instead of one more memo upsert. A run's
+# generation never changes, so histories of every generation replay the same.
+ENGINE_GENERATION = 1
 RunStatusName = Literal["running", "waiting", "completed", "failed", "cancelled"]
 
 
@@ -117,10 +122,14 @@ class RunInput(BaseModel):
     llm_spent: LlmSpent = Field(default_factory=LlmSpent)
     # Set on a rerun: the earlier run's api.llm results it reuses (those not used yet).
     rerun: Rerun | None = None
+    # The engine generation the run started with (ENGINE_GENERATION); 0 for older runs.
+    engine: int = 0
 
 
 class RunOutput(BaseModel):
     output: Any = None
+    # Generation 1: journal entries noted since the last upsert (core.run_events reads them).
+    journal: list[dict[str, Any]] | None = None
 
 
 class LlmTarget(BaseModel):

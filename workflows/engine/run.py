@@ -37,6 +37,7 @@ from workflows.engine.human import (
 from workflows.engine.journal import JOURNAL_MEMO, JOURNAL_PATCH, Journal
 from workflows.engine.llm import LLM_MODULE, LlmContext, routed_llm
 from workflows.engine.models import (
+    ENGINE_GENERATION,
     EVENT_SIGNAL,
     EVENT_UPDATE,
     INBOX_MEMO,
@@ -119,7 +120,7 @@ class RunWorkflow:
         # Signals in the first activation are handled before this method starts: keep them.
         self._events = [*run.pending_events, *self._events]
         self._children = run.children_started
-        if workflow.patched(JOURNAL_PATCH):
+        if self._patched(JOURNAL_PATCH):
             self._journal = Journal()
         interpreter = Interpreter(
             run.plan,
@@ -163,8 +164,18 @@ class RunWorkflow:
             self._flush("cancelled")
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
-        self._flush("completed")
-        return RunOutput(output=output)
+        if run.engine < 1 or self._unshown:
+            self._flush("completed")
+            return RunOutput(output=output)
+        # The last journal entries travel in the result: one memo upsert less per run.
+        self._set_status("completed")
+        journal = self._journal.take() if self._journal is not None and self._journal.pending else None
+        return RunOutput(output=output, journal=journal)
+
+    def _patched(self, patch: str) -> bool:
+        """`workflow.patched(patch)`, except that runs of engine generation 1 and later have
+        every patch there was when it began, with no marker (see ENGINE_GENERATION)."""
+        return self._run.engine >= 1 or workflow.patched(patch)
 
     @workflow.signal(name=EVENT_SIGNAL)
     def event(self, event: ExternalEvent) -> None:
@@ -315,7 +326,7 @@ class RunWorkflow:
     def _show_interactions(self, now: bool) -> None:
         """The open interactions changed: show who may answer now, or when the run next blocks
         on something (`_flush`), together with its status."""
-        if not workflow.patched(ONE_UPSERT_PATCH):
+        if not self._patched(ONE_UPSERT_PATCH):
             self._set_awaiting()
         elif now:
             self._publish(None)
@@ -369,7 +380,7 @@ class RunWorkflow:
         names = awaiting(list(self._interactions.values()))
         update = AWAITING_KEY.value_set(names) if names else AWAITING_KEY.value_unset()
         workflow.upsert_search_attributes([update])
-        if workflow.patched(INBOX_MEMO_PATCH):
+        if self._patched(INBOX_MEMO_PATCH):
             summaries = [r.summary().model_dump(mode="json") for r in self._interactions.values()]
             workflow.upsert_memo({INBOX_MEMO: summaries or None})
 
@@ -446,6 +457,10 @@ PURE_NODES_PER_TASK = 200
 # before the run shows it on its own. What is shown does not depend on it, but how many upserts
 # are made does: like PURE_NODES_PER_TASK, change it only behind `workflow.patched`.
 SETTLE_TURNS = 10
+# How long a `local` step may take as a local activity, retries included, before it runs again
+# as a regular activity on its queue (unless its own timeout is shorter: then that is its limit).
+# Light work takes milliseconds; a local activity holds its workflow task while it runs.
+LOCAL_LIMIT_MS = 5_000
 
 
 class _Executor:
@@ -479,7 +494,7 @@ class _Executor:
             return await self.human(node, inputs)
         if node.queue is None:
             raise StepError(node.id, "NotAvailable", f"{node.module} has no task queue")
-        if node.module == LLM_MODULE and workflow.patched(LLM_ROUTES_PATCH):
+        if node.module == LLM_MODULE and self.owner._patched(LLM_ROUTES_PATCH):
             return await routed_llm(self, node, inputs, path, self.owner.llm_context())
         return await self.activity(node, inputs, path, node.queue)
 
@@ -502,6 +517,11 @@ class _Executor:
             target=target,
         )
         retry = node.retry or p.RetryPolicy()
+        if node.local and target is None:
+            # Not a block: a local activity ends within this workflow task (light work does).
+            outputs = await self.local(node, call, retry)
+            if outputs is not None:
+                return outputs
         self.owner._flush()
         try:
             result: ModuleResult = await workflow.execute_activity(
@@ -516,17 +536,45 @@ class _Executor:
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
                 if node.heartbeat_ms
                 else ActivityCancellationType.TRY_CANCEL,
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(milliseconds=retry.initial_interval_ms),
-                    backoff_coefficient=retry.backoff,
-                    maximum_interval=timedelta(milliseconds=retry.max_interval_ms),
-                    maximum_attempts=retry.max_attempts,
-                    non_retryable_error_types=retry.non_retryable_errors,
-                ),
+                retry_policy=_retry_policy(retry),
                 summary=f"{node.id} ({node.module})",
             )
         except ActivityError as exc:
             raise step_error(node.id, exc) from exc
+        finally:
+            self.since_yield = 0
+        return result.outputs
+
+    async def local(
+        self, node: p.ModuleNode, call: ModuleCall, retry: p.RetryPolicy
+    ) -> dict[str, Any] | None:
+        """Run a `local` step as a local activity in this worker; None when it ran out of
+        LOCAL_LIMIT_MS (the step then runs as a regular activity: docs/fast-path.md)."""
+        own_ms = node.timeout_ms or p.DEFAULT_TIMEOUT_MS
+        limited = own_ms > LOCAL_LIMIT_MS
+        try:
+            result: ModuleResult = await workflow.execute_local_activity(
+                f"module:{node.module}",
+                call,
+                result_type=ModuleResult,
+                # Limited: attempts and their retries together get LOCAL_LIMIT_MS (an attempt as
+                # long: past it the work is not light). Else each attempt gets the step's timeout.
+                start_to_close_timeout=None if limited else timedelta(milliseconds=own_ms),
+                schedule_to_close_timeout=timedelta(milliseconds=LOCAL_LIMIT_MS) if limited else None,
+                retry_policy=_retry_policy(retry),
+                summary=f"{node.id} ({node.module}, local)",
+            )
+        except (ActivityError, ApplicationError, ActivityTimeoutError) as exc:
+            # A failed local activity raises its failure itself, or wrapped as a regular one's is.
+            failure = exc.cause if isinstance(exc, ActivityError) and exc.cause is not None else exc
+            if limited and isinstance(failure, ActivityTimeoutError):
+                return None
+            # Its failure is in a marker, not in activity events: the journal says it.
+            error = (
+                step_error(node.id, exc) if isinstance(exc, ActivityError) else _step_failure(node.id, exc)
+            )
+            error.in_history = False
+            raise error from exc
         finally:
             self.since_yield = 0
         return result.outputs
@@ -599,6 +647,7 @@ class _Executor:
             owner=run.owner,
             children=run.children,
             queue_prefix=run.queue_prefix,
+            engine=ENGINE_GENERATION,
         )
         self.owner._flush()
         try:
@@ -640,6 +689,16 @@ class _Executor:
         return None
 
 
+def _retry_policy(retry: p.RetryPolicy) -> RetryPolicy:
+    return RetryPolicy(
+        initial_interval=timedelta(milliseconds=retry.initial_interval_ms),
+        backoff_coefficient=retry.backoff,
+        maximum_interval=timedelta(milliseconds=retry.max_interval_ms),
+        maximum_attempts=retry.max_attempts,
+        non_retryable_error_types=retry.non_retryable_errors,
+    )
+
+
 def _signal_names(plan: p.Plan) -> set[str]:
     return {n.signal for n in p.iter_nodes(plan.body) if isinstance(n, p.WaitNode) and n.signal}
 
@@ -657,6 +716,13 @@ def _delay(node: p.WaitNode, duration: Any, until: Any) -> timedelta:
     if target.tzinfo is None:
         target = target.replace(tzinfo=UTC)
     return target - workflow.now()
+
+
+def _step_failure(step_id: str, exc: ApplicationError | ActivityTimeoutError) -> StepError:
+    if isinstance(exc, ApplicationError):
+        return StepError(step_id, exc.type or "ApplicationError", exc.message)
+    kind = exc.type.name if exc.type else "timeout"
+    return StepError(step_id, "Timeout", f"timed out ({kind})")
 
 
 def step_error(step_id: str, exc: ActivityError | ChildWorkflowError) -> StepError:

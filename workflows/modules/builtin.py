@@ -83,6 +83,9 @@ def builtin_specs() -> list[ModuleSpec]:
             "Call an HTTP API",
             queue=INTEGRATIONS_QUEUE,
             heartbeat_ms=15_000,
+            # Not light: a POST need not be idempotent, and in production the integrations
+            # workers may be the only ones that reach the outside. A step may say `local: true`.
+            local_allowed=True,
         ),
         ModuleSpec(
             "api.llm",

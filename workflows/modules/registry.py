@@ -70,8 +70,14 @@ class ModuleSpec:
     template_sites: TemplateSites | None = None
     # Outputs are the step's input names (transform.extract), not the output model's fields.
     outputs_from_inputs: bool = False
-    # Short, idempotent I/O that may run as a local activity (see the [fast] work).
+    # Short, idempotent I/O (a small GET, a cache read): its steps run as Temporal local
+    # activities, in the worker that runs the workflow, unless they say `local: false`.
     light: bool = False
+    # A step may say `local: true` (light modules imply it). See docs/fast-path.md.
+    local_allowed: bool = False
+    # What the workflow workers register to run this module's steps locally: a plugin's light
+    # module gives its `module:<name>` activity here (built-in ones are registered by workers/).
+    local_activity: Callable[..., Any] | None = None
     # Activities that heartbeat at least this often (ms) are failed over and cancelled promptly.
     heartbeat_ms: int | None = None
     source: str = "stepwise"
@@ -83,8 +89,15 @@ class ModuleSpec:
             )
         if self.runs == "activity" and not self.queue:
             raise ValueError(f"module '{self.name}' runs as an activity and needs a task queue")
+        if (self.light or self.local_allowed) and self.runs != "activity":
+            raise ValueError(f"module '{self.name}' runs as {self.runs}: only activity modules run locally")
         if self.runs == "workflow" and self.run is None:
             raise ValueError(f"module '{self.name}' runs in the workflow and needs a `run` function")
+
+    @property
+    def runs_local(self) -> bool:
+        """Whether a step may run this module as a local activity."""
+        return self.light or self.local_allowed
 
     @property
     def activity_name(self) -> str:
