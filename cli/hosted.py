@@ -1,4 +1,4 @@
-"""Workers an API process runs itself (`stepwise api --worker-queue workflow`), on the API's own
+"""Workers an API process runs itself (`stepwise api --worker-queue stepwise`), on the API's own
 Temporal client: runs started through that API then start eagerly in its workflow worker."""
 
 from __future__ import annotations

@@ -188,13 +188,18 @@ def new_key(key_id: str | None) -> None:
     multiple=True,
     type=click.Choice(QUEUES),
     help="Also run the workers of this queue in this process (repeatable; default: "
-    "STEPWISE_API_WORKER_QUEUES). With `workflow`, runs started here start eagerly.",
+    "STEPWISE_API_WORKER_QUEUES). With `stepwise` (the workflow queue), runs started here start eagerly.",
 )
 def api(worker_queues: tuple[str, ...]) -> None:
     """Serve the API (STEPWISE_API_HOST, STEPWISE_API_PORT) against the configured Temporal and
     database (migrate it first with `stepwise db upgrade`)."""
     settings = command_settings()
     queues = list(worker_queues) or settings.api_worker_queues
+    unknown = [q for q in queues if q not in QUEUES]
+    if unknown:
+        raise click.ClickException(
+            f"STEPWISE_API_WORKER_QUEUES names no queue {', '.join(unknown)}: pick from {', '.join(QUEUES)}"
+        )
     configure_logging(settings)
     try:
         asyncio.run(require_current_schema(settings.database_url))

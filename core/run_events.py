@@ -143,6 +143,8 @@ class _Activity:
     step: str | None
     path: list[tuple[str, int]]
     module: str | None
+    # A `local` step run again as a regular activity: the journal has its start and its end.
+    fallback: bool = False
 
 
 def child_key(root_id: str, workflow_id: str) -> str:
@@ -317,15 +319,23 @@ class Deriver:
         if not name.startswith(MODULE_ACTIVITY_PREFIX):
             return
         call = await self._value(attrs.input) or {}
-        activity = _Activity(call.get("step_id"), _path(call.get("path")), call.get("module"))
+        fallback = bool(call.get("fallback"))
+        activity = _Activity(call.get("step_id"), _path(call.get("path")), call.get("module"), fallback)
         self._activities[event.event_id] = activity
-        out.add("step_start", activity, data={"inputs": call.get("inputs")})
+        if not fallback:
+            out.add("step_start", activity, data={"inputs": call.get("inputs")})
 
     async def _activity_started(self, event: HistoryEvent, out: _Out) -> None:
         attrs = event.activity_task_started_event_attributes
         activity = self._activities.get(attrs.scheduled_event_id)
         if activity is None:
             return
+        if activity.fallback and attrs.attempt == 1:
+            out.add(
+                "retry",
+                activity,
+                data={"attempt": 1, "fallback": "ran past the local limit: now a regular activity"},
+            )
         if attrs.attempt > 1:
             data: dict[str, Any] = {"attempt": attrs.attempt, "failed_attempts": attrs.attempt - 1}
             if attrs.HasField("last_failure"):
@@ -338,6 +348,8 @@ class Deriver:
         activity = self._activities.pop(attrs.scheduled_event_id, None)
         if activity is None:
             return
+        if activity.fallback:
+            return  # its outputs and end are in the journal
         result = await self._value(attrs.result) or {}
         out.add("module_output", activity, data={"outputs": result.get("outputs")})
         out.add("step_complete", activity)

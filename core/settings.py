@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     # process's client also runs a workflow worker and the server enables it
     # (system.enableEagerWorkflowStart; docs/engine.md); elsewhere the run starts as usual.
     eager_start: bool = True
-    # Queues whose workers `stepwise api` runs in its own process, e.g. '["workflow"]' (the API's
+    # Queues whose workers `stepwise api` runs in its own process, e.g. '["stepwise"]' (the API's
     # runs then start eagerly); empty: the API runs none (`stepwise worker` does).
     api_worker_queues: list[str] = []
     # A run continues as new (same run id, fresh history) once its history has this many events.

@@ -90,6 +90,8 @@ async def test_a_local_step_that_runs_long_falls_back_to_a_regular_activity(
     assert [s.activity_type.name for s in scheduled] == ["module:api.fetch"], history
     assert scheduled[0].task_queue.name == stack.settings.task_queue_prefix + "integrations"
     assert http_server.hits[path] == 2
+    story = [e["type"] for e in await _events(stack.env.client, handle) if e["step"] == "slow"]
+    assert story == ["step_start", "module_start", "retry", "module_start", "module_output", "step_complete"]
 
 
 async def test_a_local_step_that_fails_fails_the_run_with_its_error(
@@ -187,7 +189,7 @@ async def test_no_eager_start_without_a_worker_in_the_process(
 async def test_an_api_process_hosting_the_workflow_worker_starts_runs_eagerly(
     dev_env: WorkflowEnvironment, settings: Settings, tmp_path: Path
 ) -> None:
-    """`stepwise api --worker-queue workflow`: the API's own client runs the workflow worker."""
+    """`stepwise api --worker-queue stepwise`: the API's own client runs the workflow worker."""
     settings = settings.model_copy(
         update={"data_dir": tmp_path, "database_url": f"sqlite+aiosqlite:///{tmp_path}/api.db"}
     )

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 from click.testing import CliRunner
 
 from cli.main import main
@@ -160,3 +161,13 @@ def test_console_script_is_installed() -> None:
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "validate" in result.stdout
+
+
+def test_api_refuses_an_unknown_worker_queue_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STEPWISE_API_WORKER_QUEUES", '["stepwise", "bogus"]')
+    result = CliRunner().invoke(main, ["api"])
+    assert result.exit_code == 1
+    assert "STEPWISE_API_WORKER_QUEUES names no queue bogus: pick from stepwise, integrations" in result.output
+    option = CliRunner().invoke(main, ["api", "--worker-queue", "nope"])
+    assert option.exit_code == 2
+    assert "'nope' is not one of 'stepwise', 'integrations'" in option.output

@@ -153,6 +153,9 @@ class ModuleCall(BaseModel):
     # api.llm: the model and provider the workflow's routing chose from the step's chain
     # (`inputs` stay as the step rendered them).
     target: LlmTarget | None = None
+    # A `local` step that ran past the local limit, now run as a regular activity (the journal
+    # has its start and end: docs/fast-path.md).
+    fallback: bool = False
 
 
 class ModuleResult(BaseModel):

@@ -522,6 +522,7 @@ class _Executor:
             outputs = await self.local(node, call, retry)
             if outputs is not None:
                 return outputs
+            call = call.model_copy(update={"fallback": True})
         self.owner._flush()
         try:
             result: ModuleResult = await workflow.execute_activity(
