@@ -11,6 +11,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -150,6 +153,10 @@ async def running_workers(
             if queue == WORKFLOW_QUEUE or served:
                 workers.append(build_worker(client, queue, settings, served))
         tasks = [asyncio.create_task(w.run()) for w in workers]
+        if LLM_QUEUE in queues:
+            # api.llm routing skips models no worker polls: be ready only once these poll (a run
+            # started at once, eagerly, would otherwise find its model unserved).
+            await until_polled(client, [settings.task_queue_prefix + q for q in serving.queues()])
         warming = (
             asyncio.create_task(warm_models(serving, providers, settings))
             if serving.warm and LLM_QUEUE in queues
@@ -163,6 +170,24 @@ async def running_workers(
                 tasks.append(warming)
             await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def until_polled(client: Client, queues: list[str], timeout_s: float = 10.0) -> None:
+    """Wait (at most `timeout_s`) until Temporal has seen a poller on each activity queue."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    for queue in queues:
+        while asyncio.get_running_loop().time() < deadline:
+            described = await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=client.namespace,
+                    task_queue=TaskQueue(name=queue),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+                ),
+                retry=True,
+            )
+            if described.pollers:
+                break
+            await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
