@@ -167,7 +167,9 @@ def test_api_refuses_an_unknown_worker_queue_by_name(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("STEPWISE_API_WORKER_QUEUES", '["stepwise", "bogus"]')
     result = CliRunner().invoke(main, ["api"])
     assert result.exit_code == 1
-    assert "STEPWISE_API_WORKER_QUEUES names no queue bogus: pick from stepwise, integrations" in result.output
+    assert (
+        "STEPWISE_API_WORKER_QUEUES names no queue bogus: pick from stepwise, integrations" in result.output
+    )
     option = CliRunner().invoke(main, ["api", "--worker-queue", "nope"])
     assert option.exit_code == 2
     assert "'nope' is not one of 'stepwise', 'integrations'" in option.output
