@@ -8,7 +8,7 @@ WEB_DEPS := web/node_modules/.installed
 WEB_STAMP := web/dist/.built
 WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/tsconfig.json web/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: install run test lint typecheck contracts unit webtest web web-api screenshots bench-peers clean
+.PHONY: install run test lint typecheck contracts unit webtest web web-api screenshots bench-peers bench-tuning clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11+ is needed: set PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -63,6 +63,9 @@ screenshots: install web
 # into bench/.peers-venv, on the machine's PostgreSQL. ARGS='--quick' for a smoke run.
 bench-peers: install
 	$(BIN)/python -m bench.peers $(ARGS)
+
+bench-tuning: install
+	$(BIN)/python -m bench.tuning $(ARGS)
 
 webtest: $(WEB_DEPS)
 	cd web && npx tsc --noEmit && npx vitest run

@@ -24,8 +24,11 @@ batches' wall time); the table shows the median over the rounds, since single ru
 machine move by up to 30 %. The ratios are medians of per-round ratios (both sides of a ratio
 ran back to back in that round): each Stepwise variant's p50 over its hand-written twin's
 (pure vs inline, local vs local activities, activities vs activities) and over DBOS's, and its
-runs/s over DBOS's. The Temporal variants share one ephemeral dev server (in memory), with
-their workers in this process. Last, each Temporal variant runs `--explain-runs` times one at
+runs/s over DBOS's; pure and local runs are also set against their twin started with the one
+search attribute a Stepwise run starts with (`p50/listed`: what the interpreter costs, without
+what the server's visibility store charges for listing runs by definition). The Temporal variants share one ephemeral dev server (on a SQLite file in
+a temporary folder, as `make run` has it; `--in-memory` for none), with their workers in this
+process. Last, each Temporal variant runs `--explain-runs` times one at
 a time, and its history says where the time went (bench/peers_history.py).
 """
 
@@ -40,6 +43,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -48,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -68,6 +73,7 @@ from core.settings import Settings
 from workers.worker import PASSTHROUGH, running_workers
 from workflows.compiler import compile_text
 from workflows.engine.models import WORKFLOW_QUEUE
+from workflows.engine.run import DEFINITION_KEY
 
 STEPS = 5
 SIZES = (3, 10, 50)
@@ -83,12 +89,18 @@ TWINS = {
     "stepwise local": "temporal local",
     "stepwise activities": "temporal activities",
 }
+# The same twin started with the one search attribute a Stepwise run starts with
+# (StepwiseDefinition), as a hand-written app that lists its runs by kind would: the ratio to
+# it leaves out what visibility costs the server and shows what the interpreter costs.
+LISTED = {"stepwise pure": "temporal inline, listed", "stepwise local": "temporal local, listed"}
 NOT_BUILT: dict[str, str] = {}
 ORDER = [
     "stepwise pure",
     "temporal inline",
+    "temporal inline, listed",
     "stepwise local",
     "temporal local",
+    "temporal local, listed",
     "stepwise activities",
     "temporal activities",
     "dbos",
@@ -212,25 +224,28 @@ def table(results: Results, measured: list[str]) -> list[str]:
     def cell(value: float | None, digits: int = 2) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
-    head = f"{'variant':<20} {'N':>3} {'p50 ms':>8} {'p95 ms':>8} {'runs/s':>7}"
-    lines = [head + f" {'p50/twin':>9} {'p50/DBOS':>9} {'rate/DBOS':>10}  twin"]
+    head = f"{'variant':<23} {'N':>3} {'p50 ms':>8} {'p95 ms':>8} {'runs/s':>7}"
+    lines = [head + f" {'p50/twin':>9} {'p50/listed':>10} {'p50/DBOS':>9} {'rate/DBOS':>10}  twin"]
     for n in SIZES:
         for variant in (v for v in ORDER if v in measured or v in NOT_BUILT):
             if variant in NOT_BUILT:
-                lines.append(f"{variant:<20} {n:>3}  {NOT_BUILT[variant]}")
+                lines.append(f"{variant:<23} {n:>3}  {NOT_BUILT[variant]}")
                 continue
             twin = TWINS.get(variant)
             figures = [results.median(variant, n, f) for f in (p50, p95, rate)]
-            ratios: list[float | None] = [None, None, None]
+            ratios: list[float | None] = [None, None, None, None]
             if twin is not None:
+                listed = LISTED.get(variant)
                 ratios = [
                     results.ratio(variant, twin, n, p50),
+                    results.ratio(variant, listed, n, p50) if listed else None,
                     results.ratio(variant, "dbos", n, p50),
                     results.ratio(variant, "dbos", n, rate),
                 ]
             lines.append(
-                f"{variant:<20} {n:>3} {figures[0]:>8.1f} {figures[1]:>8.1f} {figures[2]:>7.1f}"
-                f" {cell(ratios[0]):>9} {cell(ratios[1]):>9} {cell(ratios[2]):>10}  {twin or ''}"
+                f"{variant:<23} {n:>3} {figures[0]:>8.1f} {figures[1]:>8.1f} {figures[2]:>7.1f}"
+                f" {cell(ratios[0]):>9} {cell(ratios[1]):>10} {cell(ratios[2]):>9} {cell(ratios[3]):>10}"
+                f"  {twin or ''}"
             )
     return lines
 
@@ -261,21 +276,25 @@ def temporal_starts(client: Client, settings: Settings) -> dict[str, Start]:
     def stepwise(prepared: Prepared) -> Start:
         return lambda: start_run(client, prepared, {}, settings)
 
-    def native(workflow: Any) -> Start:
+    def native(workflow: Any, listed_as: str | None = None) -> Start:
         params = NativeInput(steps=STEPS, queue=settings.task_queue_prefix + BENCH_QUEUE)
+        attributes = [SearchAttributePair(DEFINITION_KEY, listed_as)] if listed_as else []
         return lambda: client.start_workflow(
             workflow,
             params,
             id=f"peers-{uuid.uuid4().hex[:12]}",
             task_queue=settings.task_queue_prefix + NATIVE_QUEUE,
             request_eager_start=settings.eager_start,
+            search_attributes=TypedSearchAttributes(attributes),
         )
 
     return {
         "stepwise pure": stepwise(pure),
         "temporal inline": native(PeersInline.run),
+        "temporal inline, listed": native(PeersInline.run, pure.plan.name),
         "stepwise local": stepwise(local),
         "temporal local": native(PeersLocal.run),
+        "temporal local, listed": native(PeersLocal.run, local.plan.name),
         "stepwise activities": stepwise(activities),
         "temporal activities": native(NativeActivities.run),
     }
@@ -308,9 +327,11 @@ async def main(args: argparse.Namespace) -> None:
     load = os.getloadavg()
     settings = Settings(task_queue_prefix=f"peers-{uuid.uuid4().hex[:6]}-")
     dbos = None if args.no_dbos else await DbosPeer.start(args.dbos_url)
+    folder = tempfile.TemporaryDirectory()
+    server_args = [] if args.in_memory else ["--db-filename", str(Path(folder.name) / "temporal.db")]
     try:
         async with (
-            await ephemeral_dev_server() as env,
+            await ephemeral_dev_server(server_args) as env,
             running_workers(env.client, [WORKFLOW_QUEUE], settings, bench_registry()),
             # The hand-written side's workers get the limits Stepwise's have.
             Worker(
@@ -338,6 +359,9 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         if dbos is not None:
             await dbos.close()
+        folder.cleanup()
+    where = "in memory" if args.in_memory else "on a SQLite file"
+    print(f"Temporal dev server {where}.", end=" ")
     print(f"{STEPS} trivial steps a run; {args.rounds} rounds after a warm-up, at least")
     print(f"{args.min_runs} runs per variant and N a round; load average at the start {load[0]:.2f},")
     print(f"at the end {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs). Medians over the rounds:")
@@ -358,6 +382,7 @@ def _args() -> argparse.Namespace:
         "--explain-runs", type=int, default=10, help="runs per variant for the time breakdown (0: none)"
     )
     parser.add_argument("--dbos-url", default=DBOS_URL, help="made anew, dropped at the end")
+    parser.add_argument("--in-memory", action="store_true", help="the dev server without a SQLite file")
     parser.add_argument("--no-dbos", action="store_true", help="leave DBOS out (no PostgreSQL)")
     args = parser.parse_args()
     if args.quick:

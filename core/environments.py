@@ -50,13 +50,14 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-async def ephemeral_dev_server() -> WorkflowEnvironment:
-    """A dev server in memory on free ports, with Stepwise's search attributes."""
+async def ephemeral_dev_server(extra_args: list[str] | None = None) -> WorkflowEnvironment:
+    """A dev server in memory on free ports, with Stepwise's search attributes (`extra_args`
+    go to `temporal server start-dev`, e.g. `--db-filename PATH` for a SQLite file)."""
     with _stdout_to_stderr():
-        return await _start_local()
+        return await _start_local(extra_args or [])
 
 
-async def _start_local() -> WorkflowEnvironment:
+async def _start_local(extra_args: list[str]) -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         search_attributes=SEARCH_ATTRIBUTE_KEYS,
@@ -64,7 +65,7 @@ async def _start_local() -> WorkflowEnvironment:
         ip="127.0.0.1",
         ui=False,
         dev_server_log_level="error",
-        dev_server_extra_args=dynamic_config_args(),
+        dev_server_extra_args=[*dynamic_config_args(), *extra_args],
     )
 
 

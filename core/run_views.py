@@ -31,9 +31,10 @@ RUN_STATES: tuple[RunState, ...] = (
     "terminated",
     "timed_out",
 )
-# How a state reads as a visibility query (an open run's state is the run's own StepwiseStatus).
+# How a state reads as a visibility query (an open run's state is the run's own StepwiseStatus;
+# runs of engine generation 2 start without one, which means running).
 _STATE_QUERY: dict[RunState, str] = {
-    "running": "ExecutionStatus = 'Running' AND StepwiseStatus = 'running'",
+    "running": "ExecutionStatus = 'Running' AND (StepwiseStatus IS NULL OR StepwiseStatus = 'running')",
     "waiting": "ExecutionStatus = 'Running' AND StepwiseStatus = 'waiting'",
     "completed": "ExecutionStatus = 'Completed'",
     "failed": "ExecutionStatus = 'Failed'",

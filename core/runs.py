@@ -31,7 +31,7 @@ from workflows.engine.models import (
     RunInput,
     RunOutput,
 )
-from workflows.engine.run import DEFINITION_KEY, OWNER_KEY, STATUS_KEY
+from workflows.engine.run import DEFINITION_KEY, OWNER_KEY
 from workflows.modules import Registry
 from workflows.plan import Plan
 from workflows.problems import DefinitionError, Problem
@@ -148,7 +148,6 @@ async def start_run(
     check_input(prepared.plan, run_input)
     attributes = [
         SearchAttributePair(DEFINITION_KEY, prepared.plan.name),
-        SearchAttributePair(STATUS_KEY, "running"),
     ]
     if owner:
         attributes.append(SearchAttributePair(OWNER_KEY, owner))

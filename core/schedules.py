@@ -35,7 +35,7 @@ from workflows.compiler.triggers import parse_time
 from workflows.cron import CALENDAR_FIELDS, YEAR, parse_field
 from workflows.durations import parse_duration_ms
 from workflows.engine.models import ENGINE_GENERATION, WORKFLOW_NAME, WORKFLOW_QUEUE, RunInput, Scheduled
-from workflows.engine.run import DEFINITION_KEY, OWNER_KEY, STATUS_KEY
+from workflows.engine.run import DEFINITION_KEY, OWNER_KEY
 from workflows.problems import Problem, join_pointer
 
 OVERLAP: dict[str, ScheduleOverlapPolicy] = {
@@ -155,7 +155,6 @@ def action(schedule_id: str, target: Target, settings: Settings) -> ScheduleActi
         typed_search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(DEFINITION_KEY, plan.name),
-                SearchAttributePair(STATUS_KEY, "running"),
                 SearchAttributePair(OWNER_KEY, target.owner),
             ]
         ),

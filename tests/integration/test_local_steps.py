@@ -57,6 +57,8 @@ async def test_local_steps_run_in_the_workflow_worker_and_show_in_the_timeline(
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in types
     assert types.count(EventType.EVENT_TYPE_MARKER_RECORDED) == 2
     assert types.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 1
+    # Their journal entries travel in the result, not in a memo upsert per step (generation 2).
+    assert EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED not in types
     events = await _events(stack.env.client, handle)
     for step, n in (("one", 1), ("two", 2)):
         story = [e for e in events if e["step"] == step]
@@ -209,3 +211,27 @@ async def test_an_api_process_hosting_the_workflow_worker_starts_runs_eagerly(
         handle = await start_run(client, Prepared(plan), {}, settings)
         assert getattr(handle, "__temporal_eagerly_started") is True
         assert (await handle.result()).output == "hosted"
+
+
+async def test_a_worker_without_the_sandbox_runs_pure_and_local_steps(
+    dev_env: WorkflowEnvironment, settings: Settings, http_server: HttpServer
+) -> None:
+    """STEPWISE_WORKER_SANDBOX=false (docs/fast-path.md#worker-tuning): the same runs, the
+    same results, with workflows run outside Temporal's sandbox."""
+    from temporalio.worker import UnsandboxedWorkflowRunner
+
+    from workers.worker import running_workers
+
+    unsandboxed = settings.model_copy(update={"worker_sandbox": False, "fetch_allow_hosts": ["127.0.0.1"]})
+    plan = plan_of(
+        f"""
+        output: "{{{{ [steps.one.response.n, steps.two.v] }}}}"
+        steps:
+          - {{id: one, module: api.fetch, inputs: {{url: "{http_server.base}/n/4"}}, local: true}}
+          - {{id: two, module: transform.extract, inputs: {{v: "{{{{ steps.one.response.n * 2 }}}}"}}}}
+        """
+    )
+    async with running_workers(dev_env.client, [WORKFLOW_QUEUE], unsandboxed, registry()) as workers:
+        assert isinstance(workers[0].config().get("workflow_runner"), UnsandboxedWorkflowRunner)
+        handle = await start_run(dev_env.client, Prepared(plan), {}, unsandboxed)
+        assert (await handle.result()).output == [4, 8]

@@ -11,7 +11,7 @@ from core.interactions import respond
 from core.run_views import BadPageToken, RunFilter, RunNotFound, get_run, list_runs
 from core.runs import Prepared, RunEnded, cancel_run, start_run, terminate_run
 from tests.helpers import plan_of
-from tests.integration.conftest import Stack
+from tests.integration.conftest import HttpServer, Stack
 from tests.integration.eventually import assert_eventually
 from workflows.engine.human import Responder
 from workflows.plan import Plan
@@ -53,6 +53,24 @@ async def test_listings_filter_by_owner_state_definition_and_who_may_answer(stac
     assert (await list_runs(client, RunFilter(owner=ana, awaiting=stranger))).items == []
     assert (await list_runs(client, RunFilter(owner=ana, state="running"))).items == []
     await terminate_run(client, held.id, "test over")
+
+
+async def test_a_run_that_never_waited_lists_as_running(stack: Stack, http_server: HttpServer) -> None:
+    """Runs of engine generation 2 start without StepwiseStatus: none still lists as running."""
+    client, settings = stack.env.client, stack.settings
+    owner = f"busy-{uuid.uuid4().hex[:8]}"
+    slow = f"steps:\n  - {{id: slow, module: api.fetch, inputs: {{url: '{http_server.base}/slow/60'}}}}\n"
+    handle = await start_run(client, Prepared(named("busy", slow)), {}, settings, owner=owner)
+    description = await handle.describe()
+    assert "StepwiseStatus" not in {k.name for k, _ in description.typed_search_attributes}
+
+    async def listed_running() -> None:
+        page = await list_runs(client, RunFilter(owner=owner, state="running"))
+        assert [(r.run_id, r.state) for r in page.items] == [(handle.id, "running")]
+
+    await assert_eventually(listed_running)
+    assert (await list_runs(client, RunFilter(owner=owner, state="waiting"))).items == []
+    await terminate_run(client, handle.id, "test over")
 
 
 async def test_a_listing_comes_in_pages_newest_first(stack: Stack) -> None:

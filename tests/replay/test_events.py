@@ -112,3 +112,33 @@ async def test_a_generation_1_run_shows_its_local_steps_and_its_last_journal_ent
         assert _story(events, step) == ["step_start", "module_start", "module_output", "step_complete"]
     assert (events[-1]["type"], events[-1]["data"]["status"]) == ("workflow_complete", "completed")
     assert events[-1]["data"]["output"]["quick"] == {"n": 6}
+
+
+async def test_a_generation_2_run_leaves_its_status_to_temporal() -> None:
+    """Engine generation 2: a run starts without StepwiseStatus and does not set it when it
+    ends (its ExecutionStatus says how); while it waits (a person, an event) it says so."""
+
+    def statuses(name: str) -> list[bytes]:
+        history = WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
+        started = history.events[0].workflow_execution_started_event_attributes
+        assert "StepwiseStatus" not in started.search_attributes.indexed_fields
+        assert "StepwiseDefinition" in started.search_attributes.indexed_fields
+        shown = [
+            e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+            for e in history.events
+            if e.HasField("upsert_workflow_search_attributes_event_attributes")
+        ]
+        return [fields["StepwiseStatus"].data for fields in shown if "StepwiseStatus" in fields]
+
+    assert statuses("replay-graph-normal-engine2") == []
+    for name in ("replay-blocks-engine2", "replay-human-engine2"):
+        shown = statuses(name)
+        assert shown[:1] == [b'"waiting"'], shown
+        assert shown[-1:] == [b'"running"'], shown
+    for name in ("replay-blocks-engine2", "replay-graph-normal-engine2"):
+        events, deriver = await _events(name)
+        assert deriver.closed
+        assert (events[-1]["type"], events[-1]["data"]["status"]) == ("workflow_complete", "completed")
+    # The local step's journal entries went out with the next memo, not one of their own.
+    events, _ = await _events("replay-blocks-engine2")
+    assert _story(events, "quick") == ["step_start", "module_start", "module_output", "step_complete"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from cli.main import main
 from core.settings import PLACEHOLDER_SECRET_KEY, Settings, SettingsError, load_settings
@@ -48,3 +49,30 @@ def test_a_command_with_refused_settings_says_why_without_a_traceback(
     assert result.exit_code == 1
     assert "STEPWISE_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_worker_tuning_settings_reach_the_workflow_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    from temporalio.worker import UnsandboxedWorkflowRunner
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+    from workers.worker import worker_options
+    from workflows.engine.models import WORKFLOW_QUEUE
+
+    monkeypatch.setenv("STEPWISE_WORKER_MAX_CACHED_WORKFLOWS", "20")
+    monkeypatch.setenv("STEPWISE_WORKER_WORKFLOW_TASK_POLLS", "8")
+    monkeypatch.setenv("STEPWISE_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "40")
+    options = worker_options(WORKFLOW_QUEUE, Settings(), [])
+    assert options["max_cached_workflows"] == 20
+    assert options["workflow_task_poller_behavior"].maximum == 8
+    assert options["max_concurrent_workflow_tasks"] == 40
+    assert options["task_queue"] == WORKFLOW_QUEUE
+    assert isinstance(options["workflow_runner"], SandboxedWorkflowRunner)
+    monkeypatch.setenv("STEPWISE_WORKER_SANDBOX", "false")
+    unsandboxed = worker_options(WORKFLOW_QUEUE, Settings(), [])["workflow_runner"]
+    assert isinstance(unsandboxed, UnsandboxedWorkflowRunner)
+
+
+def test_worker_tuning_settings_refuse_what_the_sdk_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STEPWISE_WORKER_WORKFLOW_TASK_POLLS", "1")
+    with pytest.raises(ValidationError, match="worker_workflow_task_polls"):
+        Settings()

@@ -42,9 +42,12 @@ LLM_ROUTES_PATCH = "llm-routes"
 DEFAULT_CONTINUE_AS_NEW_AFTER = 2_000
 # The engine generation new runs start with (RunInput.engine). Generation 1 behaves as if every
 # patch above were applied, without their markers (each marker also upserts a search attribute),
-# and puts the journal's last entries into RunOutput instead of one more memo upsert. A run's
-# generation never changes, so histories of every generation replay the same.
-ENGINE_GENERATION = 1
+# and puts the journal's last entries into RunOutput instead of one more memo upsert.
+# Generation 2 leaves StepwiseStatus to what Temporal does not say itself: a run starts without
+# it (none means running; core.runs), sets it only when it waits and goes on, and does not set
+# it when it ends (its ExecutionStatus says how). A run's generation never changes, so
+# histories of every generation replay the same.
+ENGINE_GENERATION = 2
 RunStatusName = Literal["running", "waiting", "completed", "failed", "cancelled"]
 
 

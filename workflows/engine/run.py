@@ -101,6 +101,8 @@ class RunWorkflow:
         self._listening: dict[str, int] = {}
         self._waits = 0
         self._children = 0
+        # Local steps running now (see _journal_due).
+        self._locals = 0
         # Set in run() for runs that keep a journal (histories from before JOURNAL_PATCH do not).
         self._journal: Journal | None = None
         # A rerun's recorded api.llm results (nothing for other runs).
@@ -153,7 +155,7 @@ class RunWorkflow:
                 )
             )
         except StepError as exc:
-            self._flush("failed")
+            self._close("failed")
             raise ApplicationError(
                 f"step '{exc.step_id}' failed: {exc.message}",
                 {"step": exc.step_id, "type": exc.error_type},
@@ -161,14 +163,16 @@ class RunWorkflow:
                 non_retryable=True,
             ) from exc
         except asyncio.CancelledError:
-            self._flush("cancelled")
+            self._close("cancelled")
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
         if run.engine < 1 or self._unshown:
-            self._flush("completed")
+            self._close("completed")
             return RunOutput(output=output)
         # The last journal entries travel in the result: one memo upsert less per run.
-        self._set_status("completed")
+        if run.engine < 2:
+            self._set_status("completed")
+        self._status = "completed"
         journal = self._journal.take() if self._journal is not None and self._journal.pending else None
         return RunOutput(output=output, journal=journal)
 
@@ -359,12 +363,21 @@ class RunWorkflow:
         """A deferred change is normally shown when the step that answered goes on and blocks
         (`_flush`); when nothing does in this activation (its branch ended while another waits),
         show it here, after letting the woken steps run first."""
-        journal = self._journal
         while True:
-            await workflow.wait_condition(lambda: self._unshown or (journal is not None and journal.pending))
+            await workflow.wait_condition(lambda: self._unshown or self._journal_due())
             for _ in range(SETTLE_TURNS):
                 await asyncio.sleep(0)
-            self._flush()
+            if self._unshown or self._journal_due():
+                self._flush()
+
+    def _journal_due(self) -> bool:
+        """Journal entries wait to be written. From engine generation 2 on, not while a local
+        step runs: it runs within the same workflow task, whose commands all reach history
+        together, so the run writes once when it next blocks (`_flush`) or ends (the result)
+        instead of once per local step."""
+        if self._journal is None or not self._journal.pending:
+            return False
+        return self._run.engine < 2 or self._locals == 0
 
     def _flush(self, status: RunStatusName | None = None) -> None:
         """Before the run blocks (or ends): show deferred changes, and `status` if given."""
@@ -374,6 +387,15 @@ class RunWorkflow:
         if status is not None:
             self._set_status(status)
         self._write_journal()
+
+    def _close(self, status: RunStatusName) -> None:
+        """The run ends as `status`: show what is deferred. From engine generation 2 on,
+        StepwiseStatus is left as it is (a closed run's ExecutionStatus says how it ended)."""
+        if self._run.engine < 2:
+            self._flush(status)
+            return
+        self._flush()
+        self._status = status
 
     def _set_awaiting(self) -> None:
         """Histories from before ONE_UPSERT_PATCH: each change of who may answer on its own."""
@@ -553,6 +575,7 @@ class _Executor:
         LOCAL_LIMIT_MS (the step then runs as a regular activity: docs/fast-path.md)."""
         own_ms = node.timeout_ms or p.DEFAULT_TIMEOUT_MS
         limited = own_ms > LOCAL_LIMIT_MS
+        self.owner._locals += 1
         try:
             result: ModuleResult = await workflow.execute_local_activity(
                 f"module:{node.module}",
@@ -563,7 +586,6 @@ class _Executor:
                 start_to_close_timeout=None if limited else timedelta(milliseconds=own_ms),
                 schedule_to_close_timeout=timedelta(milliseconds=LOCAL_LIMIT_MS) if limited else None,
                 retry_policy=_retry_policy(retry),
-                summary=f"{node.id} ({node.module}, local)",
             )
         except (ActivityError, ApplicationError, ActivityTimeoutError) as exc:
             # A failed local activity raises its failure itself, or wrapped as a regular one's is.
@@ -578,6 +600,7 @@ class _Executor:
             raise error from exc
         finally:
             self.since_yield = 0
+            self.owner._locals -= 1
         return result.outputs
 
     async def human(self, node: p.ModuleNode, inputs: dict[str, Any]) -> dict[str, Any]:
