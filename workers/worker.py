@@ -11,9 +11,6 @@ from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner, Worker
@@ -25,7 +22,7 @@ from activities.llm.activity import LlmActivities
 from activities.llm.ledger import LlmLedger
 from activities.llm.live import ProgressPoster
 from activities.llm.providers import build_providers, close_providers
-from activities.llm.routing import LlmRouter
+from activities.llm.routing import LlmRouter, has_pollers
 from activities.llm.types import ChatProvider
 from core.settings import Settings
 from workers.llm import LLM_QUEUE, LlmServing, warm_models
@@ -188,20 +185,12 @@ async def until_polled(client: Client, queues: list[str], timeout_s: float = 10.
     for queue in queues:
         while asyncio.get_running_loop().time() < deadline:
             try:
-                described = await client.workflow_service.describe_task_queue(
-                    DescribeTaskQueueRequest(
-                        namespace=client.namespace,
-                        task_queue=TaskQueue(name=queue),
-                        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-                    ),
-                    retry=True,
-                )
+                if await has_pollers(client, queue):
+                    break
             except RPCError as exc:
                 if exc.status == RPCStatusCode.UNIMPLEMENTED:
                     return  # the time-skipping test server cannot tell: go on
                 raise
-            if described.pollers:
-                break
             await asyncio.sleep(0.05)
 
 

@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from activities.llm.ledger import LlmLedger
@@ -136,15 +137,19 @@ class LlmRouter:
         known = self._served.get(queue)
         if known is not None and now - known[0] < SERVED_FOR_S:
             return known[1]
-        client = activity.client()
-        described = await client.workflow_service.describe_task_queue(
-            DescribeTaskQueueRequest(
-                namespace=client.namespace,
-                task_queue=TaskQueue(name=queue),
-                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-            ),
-            retry=True,
-        )
-        polled = len(described.pollers) > 0
+        polled = await has_pollers(activity.client(), queue)
         self._served[queue] = (now, polled)
         return polled
+
+
+async def has_pollers(client: Client, queue: str) -> bool:
+    """Whether Temporal has seen a worker poll the activity task queue lately."""
+    described = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        ),
+        retry=True,
+    )
+    return len(described.pollers) > 0
