@@ -104,13 +104,13 @@ async def test_listings_filter_and_page_and_a_member_sees_only_their_own(runs_ap
     await team.sign_in_everyone()
     await team.upload(DOUBLE)
     await team.upload(PAUSE)
-    done = [
-        await team.started("ada", {"definition": team.name("double"), "input": {"n": n}}) for n in range(3)
-    ]
+    done = []
+    for n in range(3):  # one after another: closed runs list by when they ended
+        done.append(await team.started("ada", {"definition": team.name("double"), "input": {"n": n}}))
+        await team.run_when(done[-1], _ended)
     held = await team.started("ada", {"definition": team.name("pause"), "input": {}})
     bens = await team.started("ben", {"definition": team.name("double"), "input": {"n": 9}})
-    for run_id in [*done, bens]:
-        await team.run_when(run_id, _ended)
+    await team.run_when(bens, _ended)
 
     async def listed() -> None:
         page = (await team.get("ada", "/runs")).json()
@@ -123,7 +123,7 @@ async def test_listings_filter_and_page_and_a_member_sees_only_their_own(runs_ap
     assert [r["id"] for r in by_definition["items"]] == [held]
     completed = (await team.get("root", "/runs", status="completed", definition=team.name("double"))).json()
     assert {r["id"] for r in completed["items"]} == {*done, bens}
-    # Pages: newest first, every run once.
+    # Pages: newest first (by when they ended), every run once.
     first = (await team.get("ada", "/runs", limit=2, definition=team.name("double"))).json()
     assert first["next_cursor"] is not None
     rest = (
