@@ -41,6 +41,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.llm.ledger import LlmLedger
 from bench.native import echo
 from bench.overhead import BENCH_QUEUE, activity_definition, bench_registry, p, pure_definition
+from bench.peers import STEPS, timed_batches
 from core.environments import ephemeral_dev_server
 from core.runs import Prepared, start_run
 from core.settings import Settings
@@ -49,7 +50,6 @@ from workflows.compiler import compile_text
 from workflows.engine.models import ENGINE_GENERATION, WORKFLOW_QUEUE, RunInput, RunOutput
 from workflows.engine.registry import use_registry
 
-STEPS = 5
 LOADS = (("pure", 3), ("pure", 50), ("activities", 50))
 
 # Each variant: what it changes in worker_options (applied to a copy of the defaults).
@@ -154,18 +154,14 @@ async def variant_workers(
 async def batches(
     client: Client, settings: Settings, plan: Prepared, n: int, count: int, pid: int | None
 ) -> Load:
-    async def one() -> float:
-        start = time.perf_counter()
-        output = (await (await start_run(client, plan, {}, settings)).result()).output
-        if output != STEPS:
-            raise RuntimeError(f"a run returned {output!r}, not {STEPS}")
-        return (time.perf_counter() - start) * 1000
+    """bench/peers.py's timed batches of Stepwise runs, with the CPU they took."""
 
-    latencies: list[float] = []
-    cpu, start = cpu_ms(pid), time.perf_counter()
-    for _ in range(count):
-        latencies += await asyncio.gather(*(one() for _ in range(n)))
-    return Load(latencies, time.perf_counter() - start, cpu_ms(pid) - cpu)
+    async def run() -> Any:
+        return (await (await start_run(client, plan, {}, settings)).result()).output
+
+    cpu = cpu_ms(pid)
+    measured = await timed_batches(run, n, count)
+    return Load(measured.latencies_ms, measured.elapsed_s, cpu_ms(pid) - cpu)
 
 
 def converter_cost(plan: Prepared, settings: Settings, repeat: int = 2000) -> list[str]:
