@@ -24,11 +24,9 @@ batches' wall time); the table shows the median over the rounds, since single ru
 machine move by up to 30 %. The ratios are medians of per-round ratios (both sides of a ratio
 ran back to back in that round): each Stepwise variant's p50 over its hand-written twin's
 (pure vs inline, local vs local activities, activities vs activities) and over DBOS's, and its
-runs/s over DBOS's; pure and local runs are also set against their twin started with the one
-search attribute a Stepwise run starts with (`p50/listed`: what the interpreter costs, without
-what the server's visibility store charges for listing runs by definition). The Temporal variants share one ephemeral dev server (on a SQLite file in
+runs/s over DBOS's. The Temporal variants share one ephemeral dev server (on a SQLite file in
 a temporary folder, as `make run` has it; `--in-memory` for none), with their workers in this
-process. Last, each Temporal variant runs `--explain-runs` times one at
+process; `--steps 3` runs chains of 3 steps instead. Last, each Temporal variant runs `--explain-runs` times one at
 a time, and its history says where the time went (bench/peers_history.py).
 """
 
@@ -52,7 +50,6 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -73,7 +70,6 @@ from core.settings import Settings
 from workers.worker import PASSTHROUGH, running_workers
 from workflows.compiler import compile_text
 from workflows.engine.models import WORKFLOW_QUEUE
-from workflows.engine.run import DEFINITION_KEY
 
 STEPS = 5
 SIZES = (3, 10, 50)
@@ -89,18 +85,12 @@ TWINS = {
     "stepwise local": "temporal local",
     "stepwise activities": "temporal activities",
 }
-# The same twin started with the one search attribute a Stepwise run starts with
-# (StepwiseDefinition), as a hand-written app that lists its runs by kind would: the ratio to
-# it leaves out what visibility costs the server and shows what the interpreter costs.
-LISTED = {"stepwise pure": "temporal inline, listed", "stepwise local": "temporal local, listed"}
 NOT_BUILT: dict[str, str] = {}
 ORDER = [
     "stepwise pure",
     "temporal inline",
-    "temporal inline, listed",
     "stepwise local",
     "temporal local",
-    "temporal local, listed",
     "stepwise activities",
     "temporal activities",
     "dbos",
@@ -122,14 +112,14 @@ class Batches:
 Runner = Callable[[int, int], Awaitable[Batches]]
 
 
-async def timed_batches(run: Callable[[], Awaitable[Any]], n: int, count: int) -> Batches:
-    """`count` batches of `n` concurrent runs, one after another."""
+async def timed_batches(run: Callable[[], Awaitable[Any]], n: int, count: int, steps: int = STEPS) -> Batches:
+    """`count` batches of `n` concurrent runs (each must return `steps`), one after another."""
 
     async def one() -> float:
         start = time.perf_counter()
         result = await run()
-        if result != STEPS:
-            raise RuntimeError(f"a run returned {result!r}, not {STEPS}")
+        if result != steps:
+            raise RuntimeError(f"a run returned {result!r}, not {steps}")
         return (time.perf_counter() - start) * 1000
 
     latencies: list[float] = []
@@ -155,11 +145,12 @@ def dbos_python() -> Path:
 class DbosPeer:
     """bench/peers_dbos.py in its own process, told over stdin what to run."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, steps: int) -> None:
         self.process = process
+        self.steps = steps
 
     @classmethod
-    async def start(cls, url: str) -> DbosPeer:
+    async def start(cls, url: str, steps: int) -> DbosPeer:
         process = await asyncio.create_subprocess_exec(
             str(dbos_python()),
             str(DBOS_APP),
@@ -167,12 +158,12 @@ class DbosPeer:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
-        return cls(process)
+        return cls(process, steps)
 
     async def batches(self, n: int, count: int) -> Batches:
         assert self.process.stdin is not None
         assert self.process.stdout is not None
-        self.process.stdin.write(json.dumps({"n": n, "batches": count}).encode() + b"\n")
+        self.process.stdin.write(json.dumps({"n": n, "batches": count, "steps": self.steps}).encode() + b"\n")
         await self.process.stdin.drain()
         line = await self.process.stdout.readline()
         if not line:
@@ -225,7 +216,7 @@ def table(results: Results, measured: list[str]) -> list[str]:
         return "-" if value is None else f"{value:.{digits}f}"
 
     head = f"{'variant':<23} {'N':>3} {'p50 ms':>8} {'p95 ms':>8} {'runs/s':>7}"
-    lines = [head + f" {'p50/twin':>9} {'p50/listed':>10} {'p50/DBOS':>9} {'rate/DBOS':>10}  twin"]
+    lines = [head + f" {'p50/twin':>9} {'p50/DBOS':>9} {'rate/DBOS':>10}  twin"]
     for n in SIZES:
         for variant in (v for v in ORDER if v in measured or v in NOT_BUILT):
             if variant in NOT_BUILT:
@@ -233,18 +224,16 @@ def table(results: Results, measured: list[str]) -> list[str]:
                 continue
             twin = TWINS.get(variant)
             figures = [results.median(variant, n, f) for f in (p50, p95, rate)]
-            ratios: list[float | None] = [None, None, None, None]
+            ratios: list[float | None] = [None, None, None]
             if twin is not None:
-                listed = LISTED.get(variant)
                 ratios = [
                     results.ratio(variant, twin, n, p50),
-                    results.ratio(variant, listed, n, p50) if listed else None,
                     results.ratio(variant, "dbos", n, p50),
                     results.ratio(variant, "dbos", n, rate),
                 ]
             lines.append(
                 f"{variant:<23} {n:>3} {figures[0]:>8.1f} {figures[1]:>8.1f} {figures[2]:>7.1f}"
-                f" {cell(ratios[0]):>9} {cell(ratios[1]):>10} {cell(ratios[2]):>9} {cell(ratios[3]):>10}"
+                f" {cell(ratios[0]):>9} {cell(ratios[1]):>9} {cell(ratios[2]):>10}"
                 f"  {twin or ''}"
             )
     return lines
@@ -263,49 +252,45 @@ def native_sandbox() -> SandboxedWorkflowRunner:
 Start = Callable[[], Awaitable[WorkflowHandle[Any, Any]]]
 
 
-def temporal_starts(client: Client, settings: Settings) -> dict[str, Start]:
-    """How each variant on Temporal starts one run."""
+def temporal_starts(client: Client, settings: Settings, steps: int = STEPS) -> dict[str, Start]:
+    """How each variant on Temporal starts one run of `steps` steps."""
     registry = bench_registry()
 
     def plan_of(text: str) -> Prepared:
         return Prepared(compile_text(text, "peers.yaml", registry).unwrap())
 
-    pure, local = plan_of(pure_definition(STEPS)), plan_of(local_definition(STEPS))
-    activities = plan_of(activity_definition(STEPS))
+    pure, local = plan_of(pure_definition(steps)), plan_of(local_definition(steps))
+    activities = plan_of(activity_definition(steps))
 
     def stepwise(prepared: Prepared) -> Start:
         return lambda: start_run(client, prepared, {}, settings)
 
-    def native(workflow: Any, listed_as: str | None = None) -> Start:
-        params = NativeInput(steps=STEPS, queue=settings.task_queue_prefix + BENCH_QUEUE)
-        attributes = [SearchAttributePair(DEFINITION_KEY, listed_as)] if listed_as else []
+    def native(workflow: Any) -> Start:
+        params = NativeInput(steps=steps, queue=settings.task_queue_prefix + BENCH_QUEUE)
         return lambda: client.start_workflow(
             workflow,
             params,
             id=f"peers-{uuid.uuid4().hex[:12]}",
             task_queue=settings.task_queue_prefix + NATIVE_QUEUE,
             request_eager_start=settings.eager_start,
-            search_attributes=TypedSearchAttributes(attributes),
         )
 
     return {
         "stepwise pure": stepwise(pure),
         "temporal inline": native(PeersInline.run),
-        "temporal inline, listed": native(PeersInline.run, pure.plan.name),
         "stepwise local": stepwise(local),
         "temporal local": native(PeersLocal.run),
-        "temporal local, listed": native(PeersLocal.run, local.plan.name),
         "stepwise activities": stepwise(activities),
         "temporal activities": native(NativeActivities.run),
     }
 
 
-def runner(start: Start) -> Runner:
+def runner(start: Start, steps: int) -> Runner:
     async def run() -> Any:
         result = await (await start()).result()
         return getattr(result, "output", result)  # a Stepwise run's RunOutput, or the value
 
-    return lambda n, count: timed_batches(run, n, count)
+    return lambda n, count: timed_batches(run, n, count, steps)
 
 
 async def measure(runners: dict[str, Runner], args: argparse.Namespace) -> Results:
@@ -326,7 +311,7 @@ async def measure(runners: dict[str, Runner], args: argparse.Namespace) -> Resul
 async def main(args: argparse.Namespace) -> None:
     load = os.getloadavg()
     settings = Settings(task_queue_prefix=f"peers-{uuid.uuid4().hex[:6]}-")
-    dbos = None if args.no_dbos else await DbosPeer.start(args.dbos_url)
+    dbos = None if args.no_dbos else await DbosPeer.start(args.dbos_url, args.steps)
     folder = tempfile.TemporaryDirectory()
     server_args = [] if args.in_memory else ["--db-filename", str(Path(folder.name) / "temporal.db")]
     try:
@@ -350,8 +335,8 @@ async def main(args: argparse.Namespace) -> None:
                 max_concurrent_activities=settings.worker_max_concurrent_activities,
             ),
         ):
-            starts = temporal_starts(env.client, settings)
-            runners = {name: runner(start) for name, start in starts.items()}
+            starts = temporal_starts(env.client, settings, args.steps)
+            runners = {name: runner(start, args.steps) for name, start in starts.items()}
             if dbos is not None:
                 runners["dbos"] = dbos.batches
             results = await measure(runners, args)
@@ -362,7 +347,7 @@ async def main(args: argparse.Namespace) -> None:
         folder.cleanup()
     where = "in memory" if args.in_memory else "on a SQLite file"
     print(f"Temporal dev server {where}.", end=" ")
-    print(f"{STEPS} trivial steps a run; {args.rounds} rounds after a warm-up, at least")
+    print(f"{args.steps} trivial steps a run; {args.rounds} rounds after a warm-up, at least")
     print(f"{args.min_runs} runs per variant and N a round; load average at the start {load[0]:.2f},")
     print(f"at the end {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs). Medians over the rounds:")
     print("\n".join(table(results, list(runners))))
@@ -384,6 +369,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--dbos-url", default=DBOS_URL, help="made anew, dropped at the end")
     parser.add_argument("--in-memory", action="store_true", help="the dev server without a SQLite file")
     parser.add_argument("--no-dbos", action="store_true", help="leave DBOS out (no PostgreSQL)")
+    parser.add_argument("--steps", type=int, default=STEPS, help="steps a run (the chains' length)")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.min_runs, args.explain_runs = 1, 6, 3

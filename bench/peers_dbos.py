@@ -1,4 +1,4 @@
-"""The DBOS side of bench/peers.py: 5 trivial `@DBOS.step`s in one `@DBOS.workflow`.
+"""The DBOS side of bench/peers.py: trivial `@DBOS.step`s (5 unless told) in one `@DBOS.workflow`.
 
 Runs in the bench's own virtualenv (bench/.peers-venv, which has `dbos`; the project's does
 not), as a child process of bench/peers.py, so DBOS shares nothing with Stepwise's stack:
@@ -6,7 +6,7 @@ not), as a child process of bench/peers.py, so DBOS shares nothing with Stepwise
     bench/.peers-venv/bin/python bench/peers_dbos.py postgresql://postgres@127.0.0.1:5432/DB
 
 It creates the database DB, launches DBOS on it, then reads one JSON command a line on stdin:
-`{"n": 10, "batches": 3}` starts `n` workflows at once, waits for all, `batches` times, and
+`{"n": 10, "batches": 3, "steps": 5}` starts `n` workflows of `steps` steps at once, waits for all, `batches` times, and
 answers one JSON line on stdout, `{"latencies_ms": [...], "elapsed_s": ...}` (each latency from
 the start call to the result; elapsed is the batches' wall time). End of input shuts DBOS down
 and drops DB. Only the standard library, dbos and what dbos brings (SQLAlchemy, psycopg).
@@ -34,26 +34,26 @@ async def step(value: int) -> int:
 
 
 @DBOS.workflow()
-async def chain(value: int) -> int:
-    for _ in range(STEPS):
+async def chain(value: int, steps: int) -> int:
+    for _ in range(steps):
         value = await step(value)
     return value
 
 
-async def one() -> float:
+async def one(steps: int) -> float:
     start = time.perf_counter()
-    handle = await DBOS.start_workflow_async(chain, 0)
+    handle = await DBOS.start_workflow_async(chain, 0, steps)
     result = await handle.get_result()
-    if result != STEPS:
-        raise RuntimeError(f"the DBOS workflow returned {result!r}, not {STEPS}")
+    if result != steps:
+        raise RuntimeError(f"the DBOS workflow returned {result!r}, not {steps}")
     return (time.perf_counter() - start) * 1000
 
 
-async def batches(n: int, count: int) -> dict[str, Any]:
+async def batches(n: int, count: int, steps: int) -> dict[str, Any]:
     latencies: list[float] = []
     start = time.perf_counter()
     for _ in range(count):
-        latencies += await asyncio.gather(*(one() for _ in range(n)))
+        latencies += await asyncio.gather(*(one(steps) for _ in range(n)))
     return {"latencies_ms": latencies, "elapsed_s": time.perf_counter() - start}
 
 
@@ -71,7 +71,9 @@ async def serve() -> None:
     loop = asyncio.get_running_loop()
     while line := await loop.run_in_executor(None, sys.stdin.readline):
         command = json.loads(line)
-        answer = await batches(int(command["n"]), int(command.get("batches", 1)))
+        answer = await batches(
+            int(command["n"]), int(command.get("batches", 1)), int(command.get("steps", STEPS))
+        )
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
 

@@ -17,8 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.db.models import ApiKey, AuditEvent, TrustedDevice, User
 from core.interactions import quote
-from core.run_views import RunFilter, RunSummary, list_runs
-from workflows.engine.models import WORKFLOW_NAME
+from core.run_views import TOP_LEVEL_RUNS, RunFilter, RunSummary, list_runs
 
 # How many runs one retention pass deletes at most (the next pass goes on).
 RETENTION_BATCH = 500
@@ -47,10 +46,7 @@ async def delete_run(client: Client, run_id: str) -> int:
 async def expired_runs(client: Client, closed_before: datetime, limit: int = RETENTION_BATCH) -> list[str]:
     """Ids of top-level runs that finished before `closed_before` (oldest rows first)."""
     stamp = closed_before.isoformat().replace("+00:00", "Z")
-    query = (
-        f"WorkflowType = {quote(WORKFLOW_NAME)} AND StepwiseDefinition IS NOT NULL "
-        f"AND ExecutionStatus != 'Running' AND CloseTime < {quote(stamp)}"
-    )
+    query = f"{TOP_LEVEL_RUNS} AND ExecutionStatus != 'Running' AND CloseTime < {quote(stamp)}"
     ids: list[str] = []
     async for execution in client.list_workflows(query, limit=limit):
         if execution.id not in ids:

@@ -34,6 +34,7 @@ from workflows.engine.models import (
     Rerun,
     RunInput,
     RunOutput,
+    definition_of,
 )
 from workflows.engine.reuse import canonical
 from workflows.engine.scheduled import SCHEDULED_TIME_KEY, input_due
@@ -133,7 +134,7 @@ async def read_recorded(client: Client, run_id: str) -> Recorded:
 async def _first_input(client: Client, run_id: str, event: HistoryEvent) -> RunInput:
     """The RunInput a run started with, its input rendered when a schedule started it."""
     attrs = event.workflow_execution_started_event_attributes
-    if attrs.workflow_type.name != WORKFLOW_NAME:
+    if attrs.workflow_type.name != WORKFLOW_NAME and definition_of(attrs.workflow_type.name) is None:
         raise RunNotFound(run_id)
     [run_input] = await client.data_converter.decode(attrs.input.payloads, [RunInput])
     assert isinstance(run_input, RunInput)

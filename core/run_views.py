@@ -18,7 +18,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from core.interactions import quote
 from core.runs import PLAN_HASH_MEMO, RERUN_MEMO, VERSION_MEMO
 from workflows.engine.human import ANYONE, Responder
-from workflows.engine.models import STATUS_QUERY, WORKFLOW_NAME, RunOutput, RunStatus
+from workflows.engine.models import (
+    RUN_TYPE_PREFIX,
+    STATUS_QUERY,
+    WORKFLOW_NAME,
+    RunOutput,
+    RunStatus,
+    definition_of,
+    run_type,
+)
 from workflows.engine.run import AWAITING_KEY, DEFINITION_KEY, OWNER_KEY, STATUS_KEY
 
 RunState = Literal["running", "waiting", "completed", "failed", "cancelled", "terminated", "timed_out"]
@@ -42,6 +50,12 @@ _STATE_QUERY: dict[RunState, str] = {
     "terminated": "ExecutionStatus = 'Terminated'",
     "timed_out": "ExecutionStatus = 'TimedOut'",
 }
+# Top-level runs are typed by their definition (`stepwise.run/<name>`); those that versions
+# before typed runs started are `stepwise.run` with a StepwiseDefinition (child runs have none).
+TOP_LEVEL_RUNS = (
+    f"(WorkflowType STARTS_WITH {quote(RUN_TYPE_PREFIX)}"
+    f" OR (WorkflowType = {quote(WORKFLOW_NAME)} AND StepwiseDefinition IS NOT NULL))"
+)
 _CLOSED: dict[WorkflowExecutionStatus, RunState] = {
     WorkflowExecutionStatus.COMPLETED: "completed",
     WorkflowExecutionStatus.FAILED: "failed",
@@ -97,12 +111,15 @@ class RunFilter:
     awaiting: Responder | None = None
 
     def query(self) -> str:
-        """The visibility query: top-level Stepwise runs (child runs carry no definition)."""
-        parts = [f"WorkflowType = {quote(WORKFLOW_NAME)}", "StepwiseDefinition IS NOT NULL"]
+        """The visibility query: top-level Stepwise runs."""
+        parts = [TOP_LEVEL_RUNS]
         if self.owner is not None:
             parts.append(f"StepwiseOwner = {quote(self.owner)}")
         if self.definition is not None:
-            parts.append(f"StepwiseDefinition = {quote(self.definition)}")
+            parts.append(
+                f"(WorkflowType = {quote(run_type(self.definition))}"
+                f" OR StepwiseDefinition = {quote(self.definition)})"
+            )
         if self.state is not None:
             parts.append(_STATE_QUERY[self.state])
         if self.awaiting is not None:
@@ -138,7 +155,7 @@ async def summary_of(execution: WorkflowExecution) -> RunSummary:
     version = memo.get(VERSION_MEMO)
     return RunSummary(
         run_id=execution.id,
-        definition=attributes.get(DEFINITION_KEY),
+        definition=definition_of(execution.workflow_type) or attributes.get(DEFINITION_KEY),
         state=state_of(execution),
         owner=attributes.get(OWNER_KEY),
         started_at=execution.start_time,

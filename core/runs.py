@@ -25,13 +25,13 @@ from workflows.compiler import DefinitionLookup, compile_text
 from workflows.compiler.steps import parse_call
 from workflows.engine.models import (
     ENGINE_GENERATION,
-    WORKFLOW_NAME,
     WORKFLOW_QUEUE,
     Rerun,
     RunInput,
     RunOutput,
+    run_type,
 )
-from workflows.engine.run import DEFINITION_KEY, OWNER_KEY
+from workflows.engine.run import OWNER_KEY
 from workflows.modules import Registry
 from workflows.plan import Plan
 from workflows.problems import DefinitionError, Problem
@@ -146,11 +146,9 @@ async def start_run(
     that was made before (even if that run has ended) returns that run instead of a new one.
     `rerun` (core/rerun.py) makes it a rerun of an earlier run, reusing its recorded results."""
     check_input(prepared.plan, run_input)
-    attributes = [
-        SearchAttributePair(DEFINITION_KEY, prepared.plan.name),
-    ]
-    if owner:
-        attributes.append(SearchAttributePair(OWNER_KEY, owner))
+    # The workflow type names the definition (run_type): the only search attribute left is the
+    # owner's, since every one costs the server a visibility write (docs/fast-path.md).
+    attributes = [SearchAttributePair(OWNER_KEY, owner)] if owner else []
     plan_hash = prepared.content_hash()
     memo: dict[str, Any] = {PLAN_HASH_MEMO: plan_hash}
     if version is not None:
@@ -161,7 +159,7 @@ async def start_run(
         run_id = keyed_run_id(prepared.plan, owner, idempotency_key)
     try:
         return await client.start_workflow(
-            WORKFLOW_NAME,
+            run_type(prepared.plan.name),
             RunInput(
                 plan=prepared.plan,
                 plan_hash=plan_hash,

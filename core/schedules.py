@@ -34,8 +34,8 @@ from workflows import dsl
 from workflows.compiler.triggers import parse_time
 from workflows.cron import CALENDAR_FIELDS, YEAR, parse_field
 from workflows.durations import parse_duration_ms
-from workflows.engine.models import ENGINE_GENERATION, WORKFLOW_NAME, WORKFLOW_QUEUE, RunInput, Scheduled
-from workflows.engine.run import DEFINITION_KEY, OWNER_KEY
+from workflows.engine.models import ENGINE_GENERATION, WORKFLOW_QUEUE, RunInput, Scheduled, run_type
+from workflows.engine.run import OWNER_KEY
 from workflows.problems import Problem, join_pointer
 
 OVERLAP: dict[str, ScheduleOverlapPolicy] = {
@@ -138,7 +138,7 @@ def action(schedule_id: str, target: Target, settings: Settings) -> ScheduleActi
     if target.version is not None:
         memo[VERSION_MEMO] = target.version
     return ScheduleActionStartWorkflow(
-        WORKFLOW_NAME,
+        run_type(plan.name),
         RunInput(
             plan=plan,
             plan_hash=plan_hash,
@@ -152,12 +152,7 @@ def action(schedule_id: str, target: Target, settings: Settings) -> ScheduleActi
         id=schedule_id,
         task_queue=settings.task_queue_prefix + WORKFLOW_QUEUE,
         memo=memo,
-        typed_search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(DEFINITION_KEY, plan.name),
-                SearchAttributePair(OWNER_KEY, target.owner),
-            ]
-        ),
+        typed_search_attributes=TypedSearchAttributes([SearchAttributePair(OWNER_KEY, target.owner)]),
         static_summary=f"{plan.name} (plan {plan_hash[:12]}, schedule {schedule_id})",
     )
 

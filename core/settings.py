@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     # in pure modules. Off saves about a fifth of a light run's CPU; only for deployments whose
     # pure modules are the built-in ones or reviewed ones (docs/fast-path.md#worker-tuning).
     worker_sandbox: bool = True
+    # Freeze the objects a worker process has loaded when its workers start (workers/heap.py), so
+    # the garbage collector's full collections walk only what runs allocate.
+    worker_gc_freeze: bool = True
     worker_shutdown_grace_s: float = 10.0
     # Ask Temporal to hand a new run's first workflow task straight back to a workflow worker in
     # this process (eager workflow start: one round trip less). It takes effect only where this

@@ -30,7 +30,8 @@ from temporalio.worker import (
 from core.logs import log_context
 from core.metrics import HUMAN_WAIT, RUNS_CONTINUED, RUNS_ENDED, RUNS_STARTED, STEP_DURATION
 from workflows.engine.human import InteractionRequest, RespondInput, RespondResult
-from workflows.engine.models import INTERACTIONS_QUERY, RESPOND_UPDATE, RunInput
+from workflows.engine.models import INTERACTIONS_QUERY, RESPOND_UPDATE
+from workflows.engine.run import input_of
 
 MODULE_PREFIX = "module:"
 
@@ -79,8 +80,8 @@ class _RunTelemetry(WorkflowInboundInterceptor):
     definition = "unknown"
 
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
-        run = input.args[0] if input.args else None
-        if not isinstance(run, RunInput):
+        run = input_of(workflow.instance())
+        if run is None:
             return await super().execute_workflow(input)
         self.definition = run.plan.name
         meter = workflow.metric_meter()

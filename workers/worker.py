@@ -25,11 +25,12 @@ from activities.llm.providers import build_providers, close_providers
 from activities.llm.routing import LlmRouter, has_pollers
 from activities.llm.types import ChatProvider
 from core.settings import Settings
+from workers.heap import settle_heap
 from workers.llm import LLM_QUEUE, LlmServing, warm_models
 from workers.telemetry import StepwiseTelemetry
 from workflows.engine.models import WORKFLOW_QUEUE
 from workflows.engine.registry import use_registry
-from workflows.engine.run import RunWorkflow
+from workflows.engine.run import RUN_WORKFLOWS
 from workflows.modules import Registry
 
 QUEUES = (WORKFLOW_QUEUE, "integrations", "llm", "media", "memory")
@@ -113,7 +114,7 @@ def worker_options(
     max_concurrent_activities: int | None = None,
 ) -> dict[str, Any]:
     """`Worker`'s keyword arguments for one Stepwise queue (bench/tuning.py varies them)."""
-    workflows = [RunWorkflow] if queue == WORKFLOW_QUEUE else []
+    workflows = list(RUN_WORKFLOWS) if queue == WORKFLOW_QUEUE else []
     return {
         "task_queue": settings.task_queue_prefix + queue,
         "workflows": workflows,
@@ -161,6 +162,7 @@ async def running_workers(
             served = activities_for(queue, settings, clients, registry)
             if queue == WORKFLOW_QUEUE or served:
                 workers.append(build_worker(client, queue, settings, served))
+        settle_heap(settings)
         tasks = [asyncio.create_task(w.run()) for w in workers]
         warming: asyncio.Task[None] | None = None
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -166,7 +167,9 @@ async def test_status_query_and_search_attributes_after_completion(stack: Stack)
     assert "StepwiseStatus" not in attributes
     assert state_of(description) == "completed"
     assert attributes["StepwiseOwner"] == "ada"
-    assert attributes["StepwiseDefinition"] == "test-definition"
+    # The workflow type names the definition; no search attribute repeats it.
+    assert description.workflow_type == "stepwise.run/test-definition"
+    assert "StepwiseDefinition" not in attributes
 
 
 async def test_a_failed_run_is_marked_failed(stack: Stack) -> None:
@@ -248,8 +251,11 @@ async def test_cancelling_a_run_stops_its_for_each_and_activities(
     assert events.count(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED) == 2
 
 
-async def test_an_event_sent_with_the_start_is_kept(stack: Stack) -> None:
-    """Signal-with-start puts the event in the run's first activation, before `run` begins."""
+@pytest.mark.parametrize("typed", [True, False], ids=["typed", "untyped"])
+async def test_an_event_sent_with_the_start_is_kept(stack: Stack, typed: bool) -> None:
+    """Signal-with-start puts the event in the run's first activation, before `run` begins:
+    for a typed run (`stepwise.run/<definition>`) and one started as `stepwise.run`, as
+    versions before typed runs started them."""
     from workflows.engine.models import (
         EVENT_SIGNAL,
         WORKFLOW_NAME,
@@ -257,21 +263,50 @@ async def test_an_event_sent_with_the_start_is_kept(stack: Stack) -> None:
         ExternalEvent,
         RunInput,
         RunOutput,
+        run_type,
     )
 
     plan = plan_of(
         'output: "{{ steps.paid.payload }}"\nsteps: [{id: paid, wait: {signal: payment_received}}]'
     )
     handle = await stack.env.client.start_workflow(
-        WORKFLOW_NAME,
+        run_type(plan.name) if typed else WORKFLOW_NAME,
         RunInput(plan=plan, plan_hash=plan.content_hash(), queue_prefix=stack.settings.task_queue_prefix),
-        id=f"early-event-{stack.settings.task_queue_prefix}",
+        id=f"early-event-{typed}-{stack.settings.task_queue_prefix}",
         task_queue=stack.settings.task_queue_prefix + WORKFLOW_QUEUE,
         result_type=RunOutput,
         start_signal=EVENT_SIGNAL,
         start_signal_args=[ExternalEvent(name="payment_received", payload="early")],
     )
     assert (await handle.result()).output == "early"
+
+
+@pytest.mark.parametrize(
+    ("workflow_type", "args", "says"),
+    [
+        ("invoices.nightly", [{}], "no workflow type 'invoices.nightly' on this queue"),
+        ("stepwise.run/x", [{"plan": 3}], "its input is not a Stepwise run's input"),
+        ("stepwise.run/x", [], "a Stepwise run takes one input"),
+    ],
+)
+async def test_a_workflow_that_is_no_run_fails_and_says_why(
+    stack: Stack, workflow_type: str, args: list[Any], says: str
+) -> None:
+    """The Stepwise queue takes any workflow type (typed runs are a dynamic workflow): another
+    type, or a typed run with a wrong input, fails at once instead of retrying its task."""
+    from workflows.engine.models import WORKFLOW_QUEUE
+
+    handle = await stack.env.client.start_workflow(
+        workflow_type,
+        args=args,
+        id=f"not-a-run-{uuid.uuid4().hex[:8]}",
+        task_queue=stack.settings.task_queue_prefix + WORKFLOW_QUEUE,
+    )
+    with pytest.raises(WorkflowFailureError) as raised:
+        await handle.result()
+    assert isinstance(raised.value.cause, ApplicationError)
+    assert raised.value.cause.type == "NotAStepwiseRun"
+    assert says in raised.value.cause.message
 
 
 async def test_cancelling_a_run_cancels_its_child_run(stack: Stack) -> None:

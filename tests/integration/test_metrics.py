@@ -157,14 +157,17 @@ async def test_metrics_lists_requests_runs_steps_human_waits_and_the_sdks_own(
         == 4
     )
 
-    # The Temporal SDK's own worker metrics, for this test's queues.
-    assert _value(samples, "temporal_workflow_completed_total", task_queue=queues["stepwise"]) >= 2
-    assert _value(samples, "temporal_workflow_failed_total", task_queue=queues["stepwise"]) >= 1
-    assert (
-        _value(samples, "temporal_workflow_task_execution_latency_count", task_queue=queues["stepwise"]) > 0
-    )
+    # The Temporal SDK's own worker metrics, for this test's queues: by workflow type, which
+    # names a run's definition.
+    completed = {"task_queue": queues["stepwise"], "workflow_type": f"stepwise.run/{team.name('fetched')}"}
+    assert _value(samples, "temporal_workflow_completed_total", **completed) == 1
+    failed = {"task_queue": queues["stepwise"], "workflow_type": f"stepwise.run/{team.name('missing')}"}
+    assert _value(samples, "temporal_workflow_failed_total", **failed) == 1
+    assert _value(samples, "temporal_workflow_task_execution_latency_count", **completed) > 0
     fetch_type = {"activity_type": "module:api.fetch", "task_queue": queues["integrations"]}
-    assert _value(samples, "temporal_activity_execution_latency_count", **fetch_type) >= 2
+    for run in (completed, failed):
+        by_run = fetch_type | {"workflow_type": run["workflow_type"]}
+        assert _value(samples, "temporal_activity_execution_latency_count", **by_run) >= 1
     slots = [s for s in samples if s.name == "temporal_worker_task_slots_available"]
     assert {s.labels["task_queue"] for s in slots} >= {queues["stepwise"], queues["integrations"]}
     # And the process's.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from core.interactions import respond
 from core.run_views import BadPageToken, RunFilter, RunNotFound, get_run, list_runs
@@ -14,6 +15,8 @@ from tests.helpers import plan_of
 from tests.integration.conftest import HttpServer, Stack
 from tests.integration.eventually import assert_eventually
 from workflows.engine.human import Responder
+from workflows.engine.models import ENGINE_GENERATION, WORKFLOW_NAME, WORKFLOW_QUEUE, RunInput, RunOutput
+from workflows.engine.run import DEFINITION_KEY, OWNER_KEY
 from workflows.plan import Plan
 
 
@@ -53,6 +56,51 @@ async def test_listings_filter_by_owner_state_definition_and_who_may_answer(stac
     assert (await list_runs(client, RunFilter(owner=ana, awaiting=stranger))).items == []
     assert (await list_runs(client, RunFilter(owner=ana, state="running"))).items == []
     await terminate_run(client, held.id, "test over")
+
+
+async def test_runs_typed_by_definition_and_runs_of_earlier_versions_list_alike(stack: Stack) -> None:
+    """A run's workflow type names its definition (`stepwise.run/<name>`); runs that earlier
+    versions started are `stepwise.run` with a StepwiseDefinition search attribute. Listings
+    and details read both; a child run (`stepwise.run`, no definition) is in neither."""
+    client, settings = stack.env.client, stack.settings
+    tag = uuid.uuid4().hex[:8]
+    owner, name = f"olga-{tag}", f"both-{tag}"
+    child = named("child", DONE)
+    plan = named(name, "steps:\n  - {id: sub, call: child, input: {n: 1}}\n")
+    typed = await start_run(client, Prepared(plan, {"child": child}), {}, settings, owner=owner)
+    earlier = await client.start_workflow(
+        WORKFLOW_NAME,
+        RunInput(
+            plan=plan,
+            plan_hash=plan.content_hash(),
+            owner=owner,
+            children={"child": child},
+            queue_prefix=settings.task_queue_prefix,
+            engine=ENGINE_GENERATION,
+        ),
+        id=f"{name}-earlier",
+        task_queue=settings.task_queue_prefix + WORKFLOW_QUEUE,
+        result_type=RunOutput,
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(DEFINITION_KEY, name), SearchAttributePair(OWNER_KEY, owner)]
+        ),
+    )
+    assert (await typed.result()).output == (await earlier.result()).output
+    assert (await typed.describe()).workflow_type == f"stepwise.run/{name}"
+
+    async def listed() -> None:
+        for where in (RunFilter(owner=owner), RunFilter(definition=name)):
+            rows = (await list_runs(client, where)).items
+            assert {(r.run_id, r.definition, r.state) for r in rows} == {
+                (typed.id, name, "completed"),
+                (earlier.id, name, "completed"),
+            }
+
+    await assert_eventually(listed)
+    assert (await list_runs(client, RunFilter(definition=f"both-{tag[:4]}"))).items == []
+    assert (await get_run(client, earlier.id)).summary.definition == name
+    with pytest.raises(RunNotFound):
+        await get_run(client, f"{typed.id}.sub.1")
 
 
 async def test_a_run_that_never_waited_lists_as_running(stack: Stack, http_server: HttpServer) -> None:

@@ -144,6 +144,7 @@ async def test_a_run_started_over_http_is_one_trace_down_to_its_activity(
     run_id = response.json()["id"]
     assert (await team.run_when(run_id, lambda run: run["state"] == "completed"))["state"] == "completed"
     caller_trace = bytes.fromhex(traceparent.split("-")[1])
+    run_type = f"stepwise.run/{team.name('traced')}"  # a run's workflow type names its definition
 
     async def arrived() -> None:
         flush_traces()
@@ -151,8 +152,8 @@ async def test_a_run_started_over_http_is_one_trace_down_to_its_activity(
             names = {span.name for span in receiver.spans if span.trace_id == caller_trace}
         assert {
             "POST /api/v1/runs",
-            "StartWorkflow:stepwise.run",
-            "RunWorkflow:stepwise.run",
+            f"StartWorkflow:{run_type}",
+            f"RunWorkflow:{run_type}",
             "StartActivity:module:api.fetch",
             "RunActivity:module:api.fetch",
         } <= names, names
@@ -164,8 +165,8 @@ async def test_a_run_started_over_http_is_one_trace_down_to_its_activity(
     request = by_name["POST /api/v1/runs"]
     # The request continues the caller's trace; Temporal's client span is the request's child.
     assert request.parent_span_id == bytes.fromhex(traceparent.split("-")[2])
-    assert by_name["StartWorkflow:stepwise.run"].parent_span_id == request.span_id
+    assert by_name[f"StartWorkflow:{run_type}"].parent_span_id == request.span_id
     assert request.attributes["http.route"].string_value == "/api/v1/runs"
     assert request.attributes["http.response.status_code"].int_value == 201
-    assert by_name["RunWorkflow:stepwise.run"].attributes["temporalWorkflowID"].string_value == run_id
+    assert by_name[f"RunWorkflow:{run_type}"].attributes["temporalWorkflowID"].string_value == run_id
     assert {span.service for span in spans} == {"stepwise"}

@@ -117,7 +117,7 @@ async def test_a_worker_process_serves_metrics_and_logs_json_with_run_and_step_i
         "get",
         f"failing-{tag}",
     )
-    assert failure["workflow_type"] == "stepwise.run"
+    assert failure["workflow_type"] == f"stepwise.run/failing-{tag}"  # names the definition
     # In JSON the run's details are fields, not appended to the message.
     assert "workflow_id" not in failure["message"]
     reminder = next(line for line in lines if line["message"].startswith("reminder:"))

@@ -142,3 +142,28 @@ async def test_a_generation_2_run_leaves_its_status_to_temporal() -> None:
     # The local step's journal entries went out with the next memo, not one of their own.
     events, _ = await _events("replay-blocks-engine2")
     assert _story(events, "quick") == ["step_start", "module_start", "module_output", "step_complete"]
+
+
+async def test_a_typed_run_is_named_by_its_workflow_type_alone() -> None:
+    """Runs started as `stepwise.run/<definition>` carry no StepwiseDefinition (only an owner's
+    StepwiseOwner); their child runs are `stepwise.run`. Their events come out as before."""
+    expected = {
+        "replay-blocks-typed": "replay-blocks",
+        "replay-graph-normal-typed": "replay-graph",
+        "replay-events-typed": "replay-events",
+        "replay-human-typed": "replay-human",
+        "replay-blocks-typed.child.1": None,
+    }
+    for name, definition in expected.items():
+        history = WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
+        started = history.events[0].workflow_execution_started_event_attributes
+        assert started.workflow_type.name == (f"stepwise.run/{definition}" if definition else "stepwise.run")
+        owner = {"StepwiseOwner"} if name == "replay-human-typed" else set()
+        assert set(started.search_attributes.indexed_fields) == owner, name
+    events, deriver = await _events("replay-blocks-typed")
+    assert deriver.closed
+    assert events[0]["data"]["definition"] == "replay-blocks"
+    assert [c.workflow_id for c in deriver.children] == ["replay-blocks-typed.child.1"]
+    for step in ("quick", "first", "second", "small"):
+        assert _story(events, step) == ["step_start", "module_start", "module_output", "step_complete"]
+    assert (events[-1]["type"], events[-1]["data"]["status"]) == ("workflow_complete", "completed")

@@ -14,7 +14,7 @@ from core.codec import encrypted_converter
 from tests.replay.record import replay_keys
 from workers.telemetry import StepwiseTelemetry
 from workers.worker import sandbox
-from workflows.engine.run import RunWorkflow
+from workflows.engine.run import RUN_WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -30,7 +30,7 @@ def replayer() -> Replayer:
     test-only key (the codec opens only payloads it sealed)."""
     converter = encrypted_converter(pydantic_data_converter, replay_keys())
     return Replayer(
-        workflows=[RunWorkflow],
+        workflows=list(RUN_WORKFLOWS),
         data_converter=converter,
         workflow_runner=sandbox(),
         interceptors=[StepwiseTelemetry()],

@@ -12,7 +12,10 @@ from pydantic import BaseModel, Field
 from workflows.plan import Plan
 from workflows.resume import Resume
 
+# Child runs, and top-level runs started by versions before typed runs, are of this type.
 WORKFLOW_NAME = "stepwise.run"
+# Top-level runs are `stepwise.run/<definition>` (run_type): the type lists them by definition.
+RUN_TYPE_PREFIX = WORKFLOW_NAME + "/"
 WORKFLOW_QUEUE = "stepwise"
 STATUS_QUERY = "status"
 INTERACTIONS_QUERY = "interactions"
@@ -48,6 +51,19 @@ DEFAULT_CONTINUE_AS_NEW_AFTER = 2_000
 # it when it ends (its ExecutionStatus says how). A run's generation never changes, so
 # histories of every generation replay the same.
 ENGINE_GENERATION = 2
+
+
+def run_type(definition: str) -> str:
+    """The workflow type a top-level run of `definition` starts as."""
+    return RUN_TYPE_PREFIX + definition
+
+
+def definition_of(workflow_type: str) -> str | None:
+    """The definition a typed run's workflow type names; None for any other type."""
+    name = workflow_type.removeprefix(RUN_TYPE_PREFIX)
+    return name if name and name != workflow_type else None
+
+
 RunStatusName = Literal["running", "waiting", "completed", "failed", "cancelled"]
 
 

@@ -1,4 +1,4 @@
-"""RunWorkflow: interprets a pinned plan on Temporal.
+"""RunWorkflow and TypedRunWorkflow: interpret a pinned plan on Temporal.
 
 Pure steps and templates run here; modules with I/O run as activities on their task queue;
 `call` is a child workflow; `wait` is a durable timer or an external event.
@@ -7,11 +7,12 @@ Pure steps and templates run here; modules with I/O run as activities on their t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 from temporalio.workflow import ActivityCancellationType
@@ -61,6 +62,8 @@ from workflows.engine.models import (
     RunStatus,
     RunStatusName,
     StepStatus,
+    definition_of,
+    run_type,
 )
 from workflows.engine.registry import current_registry
 from workflows.engine.reuse import Reuse
@@ -73,13 +76,13 @@ OWNER_KEY = SearchAttributeKey.for_keyword("StepwiseOwner")
 AWAITING_KEY = SearchAttributeKey.for_keyword_list("StepwiseAwaiting")
 
 
-@workflow.defn(name=WORKFLOW_NAME)
-class RunWorkflow:
-    """One Stepwise run."""
+class _Run:
+    """One Stepwise run: what RunWorkflow and TypedRunWorkflow share (all but how their input
+    arrives)."""
 
-    @workflow.init
-    def __init__(self, run: RunInput) -> None:
-        # Set here, not in run(): handlers of the first activation run before run() starts.
+    def _begin(self, run: RunInput) -> None:
+        """Called from the workflow's init, not its run(): handlers of the first activation run
+        before run() starts."""
         self._run = run
         self._llm_spent = run.llm_spent.model_copy()
         self._event_names = _signal_names(run.plan)
@@ -108,8 +111,7 @@ class RunWorkflow:
         # A rerun's recorded api.llm results (nothing for other runs).
         self._reuse = Reuse(run.rerun)
 
-    @workflow.run
-    async def run(self, run: RunInput) -> RunOutput:
+    async def _execute(self, run: RunInput) -> RunOutput:
         if run.plan.content_hash() != run.plan_hash:
             raise ApplicationError(
                 "the plan does not match its hash", type="PlanMismatch", non_retryable=True
@@ -471,6 +473,68 @@ class RunWorkflow:
         return f"{workflow.info().workflow_id}.{step_id}.{self._children}"
 
 
+@workflow.defn(name=WORKFLOW_NAME)
+class RunWorkflow(_Run):
+    """A run started as `stepwise.run`: child runs (`call`), and the top-level runs that
+    versions before typed runs started."""
+
+    @workflow.init
+    def __init__(self, run: RunInput) -> None:
+        self._begin(run)
+
+    @workflow.run
+    async def run(self, run: RunInput) -> RunOutput:
+        return await self._execute(run)
+
+
+@workflow.defn(dynamic=True)
+class TypedRunWorkflow(_Run):
+    """A top-level run, started as `stepwise.run/<definition>` (models.run_type): its workflow
+    type says its definition, so listings by definition need no search attribute, which would
+    cost the server a visibility write at every start (docs/fast-path.md)."""
+
+    @workflow.init
+    def __init__(self, args: Sequence[RawValue]) -> None:
+        arrived = _typed_input(workflow.info().workflow_type, args)
+        self._refused = arrived if isinstance(arrived, str) else None
+        if not isinstance(arrived, str):
+            self._begin(arrived)
+
+    @workflow.run
+    async def run(self, args: Sequence[RawValue]) -> RunOutput:
+        if self._refused is not None:
+            raise ApplicationError(self._refused, type="NotAStepwiseRun", non_retryable=True)
+        return await self._execute(self._run)
+
+
+# What a workflow worker on the Stepwise queue registers.
+RUN_WORKFLOWS = (RunWorkflow, TypedRunWorkflow)
+
+
+def input_of(instance: object) -> RunInput | None:
+    """The input a run's workflow instance started with (None for another workflow, or for a
+    typed one refused at its start); for interceptors, which see a typed run's raw input."""
+    run = getattr(instance, "_run", None) if isinstance(instance, _Run) else None
+    return run if isinstance(run, RunInput) else None
+
+
+def _typed_input(workflow_type: str, args: Sequence[RawValue]) -> RunInput | str:
+    """A typed run's input; or, for a workflow that reached the Stepwise queue under another
+    type or with another input, why it is no run of ours (it then fails, not retries)."""
+    if definition_of(workflow_type) is None:
+        return (
+            f"no workflow type '{workflow_type}' on this queue: Stepwise runs are "
+            f"'{WORKFLOW_NAME}' or '{run_type('<definition>')}'"
+        )
+    if len(args) != 1:
+        return f"a Stepwise run takes one input (a RunInput), not {len(args)}"
+    try:
+        run: RunInput = workflow.payload_converter().from_payload(args[0].payload, RunInput)
+    except ValueError as exc:
+        return f"its input is not a Stepwise run's input: {exc}"
+    return run
+
+
 # Pure nodes run back to back in one activation; after this many, a no-op local activity ends
 # it, so the SDK's deadlock detector (2 s without yielding) never trips on long pure work.
 # Changing it changes the commands of runs in flight: do it behind `workflow.patched`.
@@ -488,7 +552,7 @@ LOCAL_LIMIT_MS = 5_000
 class _Executor:
     """Runs activities, child workflows and waits for the interpreter."""
 
-    def __init__(self, owner: RunWorkflow) -> None:
+    def __init__(self, owner: _Run) -> None:
         self.owner = owner
         self.since_yield = 0
 
