@@ -61,16 +61,19 @@ async def breakdown(handle: WorkflowHandle[Any, Any], latency_ms: float) -> Brea
 async def explain(
     starts: dict[str, Callable[[], Awaitable[WorkflowHandle[Any, Any]]]], runs: int
 ) -> list[str]:
-    """Run each variant `runs` times, one run at a time; the medians of their breakdowns."""
+    """Run each variant `runs` times, one run at a time, the variants in turn (A B C A B C ...:
+    none pays alone for what the server still does after the load before); the medians of
+    their breakdowns."""
     head = f"{'variant':<20} {'latency':>8} {'dispatch':>9} {'tasks':>6} {'wf task':>8}"
     lines = [head + f" {'activity':>9} {'rest':>7}   (ms, one run at a time, medians)"]
-    for name, start in starts.items():
-        parts = []
-        for _ in range(runs):
+    measured: dict[str, list[Breakdown]] = {name: [] for name in starts}
+    for _ in range(runs):
+        for name, start in starts.items():
             began = time.perf_counter()
             handle = await start()
             await handle.result()
-            parts.append(await breakdown(handle, (time.perf_counter() - began) * 1000))
+            measured[name].append(await breakdown(handle, (time.perf_counter() - began) * 1000))
+    for name, parts in measured.items():
 
         def median(figure: Callable[[Breakdown], float], of: list[Breakdown] = parts) -> float:
             return statistics.median(figure(b) for b in of)

@@ -32,6 +32,7 @@ from core.metrics import HUMAN_WAIT, RUNS_CONTINUED, RUNS_ENDED, RUNS_STARTED, S
 from workflows.engine.human import InteractionRequest, RespondInput, RespondResult
 from workflows.engine.models import INTERACTIONS_QUERY, RESPOND_UPDATE
 from workflows.engine.run import input_of
+from workflows.typecheck import isinstance
 
 MODULE_PREFIX = "module:"
 

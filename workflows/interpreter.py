@@ -18,6 +18,7 @@ from workflows.dsl import case_key
 from workflows.modules.registry import Registry
 from workflows.resume import Checkpoint, Resume, ResumeLevel
 from workflows.templates import TemplateError, render_value
+from workflows.typecheck import isinstance
 
 # A goto that keeps failing is stopped after this many jumps in one body.
 MAX_GOTOS = 100

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.dsl import Budget, Trigger
+from workflows.typecheck import isinstance
 
 PLAN_VERSION = 1
 # Edges from the beginning of a body; not a valid step id, so no step can be mistaken for it.

@@ -17,6 +17,8 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from workflows.typecheck import isinstance
+
 # A template may not build strings or lists longer than this (guards workers against
 # `{{ 'x' * 10**12 }}`); far above anything a definition needs.
 MAX_SEQUENCE = 10_000_000

@@ -12,6 +12,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, Field
 
+from workflows.typecheck import isinstance
+
 ANYONE = "*"
 
 

@@ -28,6 +28,7 @@ from workflows.engine.models import (
     LlmUsageRecorded,
 )
 from workflows.interpreter import Path, StepError
+from workflows.typecheck import isinstance
 
 LLM_MODULE = "api.llm"
 # Failures that another model would meet as well: the step's own inputs are wrong.

@@ -69,6 +69,7 @@ from workflows.engine.registry import current_registry
 from workflows.engine.reuse import Reuse
 from workflows.engine.scheduled import scheduled_input
 from workflows.interpreter import ContinueAsNewRequested, Interpreter, Path, RunInfo, StepError
+from workflows.typecheck import isinstance
 
 STATUS_KEY = SearchAttributeKey.for_keyword("StepwiseStatus")
 DEFINITION_KEY = SearchAttributeKey.for_keyword("StepwiseDefinition")

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workflows.modules.registry import ModuleInput, ModuleOutput
+from workflows.typecheck import isinstance
 
 FieldType = Literal["str", "string", "int", "integer", "float", "number", "bool", "boolean"]
 _TRUE = {"true", "yes", "y", "1", "on"}

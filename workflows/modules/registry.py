@@ -11,6 +11,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict
 
+from workflows.typecheck import isinstance
+
 Runs = Literal["workflow", "activity", "human"]
 MODULE_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 # A pure module's implementation: validated inputs and the template scope in, outputs out.

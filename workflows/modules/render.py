@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from workflows.modules.registry import ModuleInput, ModuleOutput, TemplateSite
 from workflows.templates import compile_template, is_template
+from workflows.typecheck import isinstance
 
 
 class RenderTemplateInput(ModuleInput):

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field
 
 from workflows.modules.registry import ModuleInput, ModuleOutput, TemplateSite
 from workflows.templates import TemplateError, compile_template, is_template, iter_templates
+from workflows.typecheck import isinstance
 
 FOR_EACH = "_for_each"
 OUTPUT = "_output"

@@ -9,6 +9,7 @@ from jsonschema import Draft202012Validator
 from pydantic import Field, field_validator
 
 from workflows.modules.registry import ModuleInput, ModuleOutput, json_schema
+from workflows.typecheck import isinstance
 
 
 class ValidateInput(ModuleInput):
