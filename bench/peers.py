@@ -18,16 +18,18 @@ Every variant runs chains of 5 trivial steps that each add one to a value:
 
 For each N in (3, 10, 50), a batch starts N runs at once and waits for all; a run's latency is
 from its start call to its result. A round runs every variant at every N (A B C ... for N = 3,
-then for 10, then for 50), in enough batches for `--min-runs` runs; the first round is a
-warm-up and is not counted. Per round each variant gets a p50, a p95 and runs/s (runs over the
-batches' wall time); the table shows the median over the rounds, since single runs on this
-machine move by up to 30 %. The ratios are medians of per-round ratios (both sides of a ratio
-ran back to back in that round): each Stepwise variant's p50 over its hand-written twin's
-(pure vs inline, local vs local activities, activities vs activities) and over DBOS's, and its
-runs/s over DBOS's. The Temporal variants share one ephemeral dev server (on a SQLite file in
-a temporary folder, as `make run` has it; `--in-memory` for none), with their workers in this
-process; `--steps 3` runs chains of 3 steps instead. Last, each Temporal variant runs `--explain-runs` times one at
-a time, and its history says where the time went (bench/peers_history.py).
+then for 10, then for 50), in enough batches for `--min-runs` runs, after `--settle` seconds
+of quiet each; the order rotates by one variant each round (B C ... A in the next), so none
+always follows the same one. The first round is a warm-up and is not counted. Per round each
+variant gets a p50, a p95 and runs/s (runs over the batches' wall time); the table shows the
+median over the rounds, since single runs on this machine move by up to 30 %. The ratios are
+medians of per-round ratios (both sides of a ratio ran in that round): each Stepwise variant's
+p50 over its hand-written twin's (pure vs inline, local vs local activities, activities vs
+activities) and over DBOS's, and its runs/s over DBOS's. The Temporal variants share one
+ephemeral dev server (on a SQLite file in a temporary folder, in WAL mode, as `make run` has
+it; `--in-memory` for none), with their workers in this process; `--steps 3` runs chains of 3
+steps instead. Last, each Temporal variant runs `--explain-runs` times one at a time, the
+variants in turn, and its history says where the time went (bench/peers_history.py).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ from bench.overhead import (
 )
 from bench.peers_history import explain
 from bench.peers_temporal import PeersInline, PeersLocal
+from core.devserver import sqlite_args
 from core.environments import ephemeral_dev_server
 from core.runs import Prepared, start_run
 from core.settings import Settings
@@ -293,14 +296,23 @@ def runner(start: Start, steps: int) -> Runner:
     return lambda n, count: timed_batches(run, n, count, steps)
 
 
+def round_order(names: list[str], round_: int) -> list[str]:
+    """The variants in the order round `round_` runs them: rotated by one each round, so no
+    variant always runs right after the same one (what a server or PostgreSQL still does
+    after a variant's batches falls on whichever runs next)."""
+    shift = round_ % len(names)
+    return names[shift:] + names[:shift]
+
+
 async def measure(runners: dict[str, Runner], args: argparse.Namespace) -> Results:
     results = Results()
     for round_ in range(args.rounds + 1):  # round 0 warms up
         started = time.perf_counter()
         for n in SIZES:
             count = max(1, math.ceil(args.min_runs / n))
-            for name, runner in runners.items():
-                batches = await runner(n, 1 if round_ == 0 else count)
+            for name in round_order(list(runners), round_):
+                await asyncio.sleep(args.settle)
+                batches = await runners[name](n, 1 if round_ == 0 else count)
                 if round_:
                     results.add(name, n, batches)
         label = "warm-up" if round_ == 0 else f"round {round_}/{args.rounds}"
@@ -313,7 +325,7 @@ async def main(args: argparse.Namespace) -> None:
     settings = Settings(task_queue_prefix=f"peers-{uuid.uuid4().hex[:6]}-")
     dbos = None if args.no_dbos else await DbosPeer.start(args.dbos_url, args.steps)
     folder = tempfile.TemporaryDirectory()
-    server_args = [] if args.in_memory else ["--db-filename", str(Path(folder.name) / "temporal.db")]
+    server_args = [] if args.in_memory else sqlite_args(Path(folder.name) / "temporal.db")
     try:
         async with (
             await ephemeral_dev_server(server_args) as env,
@@ -370,6 +382,9 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--in-memory", action="store_true", help="the dev server without a SQLite file")
     parser.add_argument("--no-dbos", action="store_true", help="leave DBOS out (no PostgreSQL)")
     parser.add_argument("--steps", type=int, default=STEPS, help="steps a run (the chains' length)")
+    parser.add_argument(
+        "--settle", type=float, default=0.3, help="seconds of quiet before each variant's batches"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.min_runs, args.explain_runs = 1, 6, 3

@@ -45,6 +45,7 @@ from activities.llm.ledger import LlmLedger
 from bench.native import echo
 from bench.overhead import BENCH_QUEUE, activity_definition, bench_registry, p, pure_definition
 from bench.peers import STEPS, timed_batches
+from core.devserver import sqlite_args
 from core.environments import ephemeral_dev_server
 from core.runs import Prepared, start_run
 from core.settings import Settings
@@ -260,7 +261,7 @@ async def main(args: argparse.Namespace) -> list[str]:
     plans = {"pure": plan_of(pure_definition(STEPS)), "activities": plan_of(activity_definition(STEPS))}
     results = Results()
     with tempfile.TemporaryDirectory() as folder:
-        extra = [] if args.in_memory else ["--db-filename", str(Path(folder) / "temporal.db")]
+        extra = [] if args.in_memory else sqlite_args(Path(folder) / "temporal.db")
         async with (
             await ephemeral_dev_server(extra) as env,
             httpx.AsyncClient() as http,

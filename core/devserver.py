@@ -28,6 +28,10 @@ DYNAMIC_CONFIG = {
     # embedded stack, `run --local`) gets its first workflow task in the start call's answer.
     "system.enableEagerWorkflowStart": "true",
 }
+# The SQLite file in write-ahead-log mode: a commit appends to the log and syncs it once,
+# where the default rollback journal is written, synced, the database written and synced, and
+# the journal deleted, at every commit. synchronous=full keeps every commit synced: as durable.
+SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "full"}
 READY_TIMEOUT_S = 60.0
 PR_SET_PDEATHSIG = 1
 # The CLI picks its extra ports (HTTP, metrics, internal services) itself; another process can
@@ -74,6 +78,12 @@ def dynamic_config_args() -> list[str]:
     return [
         arg for key, value in DYNAMIC_CONFIG.items() for arg in ("--dynamic-config-value", f"{key}={value}")
     ]
+
+
+def sqlite_args(db_file: Path) -> list[str]:
+    """`--db-filename` and the `--sqlite-pragma` flags for a dev server on `db_file`."""
+    pragmas = [arg for key, value in SQLITE_PRAGMAS.items() for arg in ("--sqlite-pragma", f"{key}={value}")]
+    return ["--db-filename", str(db_file), *pragmas]
 
 
 def temporal_binary() -> Path:
@@ -136,8 +146,7 @@ def _start(data_dir: Path, host: str, port: int, ui_port: int, ui_codec_endpoint
         str(port),
         "--ui-port",
         str(ui_port),
-        "--db-filename",
-        str(db_file),
+        *sqlite_args(db_file),
         "--log-level",
         "warn",
         "--ui-disable-news-fetch",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +29,9 @@ async def test_dev_server_runs_with_stepwise_search_attributes(tmp_path: Path) -
         )
         assert set(SEARCH_ATTRIBUTES) <= set(response.custom_attributes)
         assert server.db_file.exists()
+        # Write-ahead log, every commit synced (core.devserver.SQLITE_PRAGMAS).
+        with contextlib.closing(sqlite3.connect(f"file:{server.db_file}?mode=ro", uri=True)) as db:
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     finally:
         server.stop()
     assert server.process.returncode is not None

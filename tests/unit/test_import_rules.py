@@ -48,8 +48,10 @@ def test_workflows_import_only_replay_safe_modules() -> None:
     offenders = []
     for path in sorted(WORKFLOWS.rglob("*.py")):
         for name in imports_of(path):
-            if name in ALLOWED_NAMES or name.split(".")[0] in ALLOWED or any(
-                name == t or name.startswith(t + ".") for t in ALLOWED_TEMPORAL
+            if (
+                name in ALLOWED_NAMES
+                or name.split(".")[0] in ALLOWED
+                or any(name == t or name.startswith(t + ".") for t in ALLOWED_TEMPORAL)
             ):
                 continue
             offenders.append(f"{path.relative_to(WORKFLOWS.parent)}: {name}")
