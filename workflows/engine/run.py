@@ -107,6 +107,10 @@ class _Run:
         self._children = 0
         # Local steps running now (see _journal_due).
         self._locals = 0
+        # The run has its result: the task that shows deferred changes ends instead of waiting
+        # to be cancelled when the worker evicts the run (a cancellation leaves an exception and
+        # its traceback for the garbage collector, in every run).
+        self._ended = False
         # Set in run() for runs that keep a journal (histories from before JOURNAL_PATCH do not).
         self._journal: Journal | None = None
         # A rerun's recorded api.llm results (nothing for other runs).
@@ -169,6 +173,7 @@ class _Run:
             self._close("cancelled")
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
+        self._ended = True
         if run.engine < 1 or self._unshown:
             self._close("completed")
             return RunOutput(output=output)
@@ -367,7 +372,9 @@ class _Run:
         (`_flush`); when nothing does in this activation (its branch ended while another waits),
         show it here, after letting the woken steps run first."""
         while True:
-            await workflow.wait_condition(lambda: self._unshown or self._journal_due())
+            await workflow.wait_condition(lambda: self._unshown or self._journal_due() or self._ended)
+            if self._ended:
+                return  # what the run still shows goes with its result or its last flush
             for _ in range(SETTLE_TURNS):
                 await asyncio.sleep(0)
             if self._unshown or self._journal_due():
