@@ -10,8 +10,7 @@ concurrent runs of 5 pure steps, and 50 concurrent runs of 5 activity steps (ben
 worker of the variant's own: six workflow tasks a run, so the sticky cache matters). The
 first round warms up and is not counted; the table shows medians over the rounds, and each
 variant's ratio to `default` (median of per-round ratios: both ran in the same round).
-`gc unfrozen` changes the process, not its worker: the garbage collector walks the objects the
-process loaded (workers/heap.py freezes them) while that variant's runs run.
+The garbage collector's frozen heap is for the whole process: bench/heap.py measures it.
 
 CPU a run is this process's CPU (client and workers) and the dev server's, over the runs of
 that load. The last lines time the payload converter alone: what encoding and decoding a pure
@@ -23,14 +22,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,7 +72,6 @@ def _less_passthrough(options: dict[str, Any]) -> None:
 
 VARIANTS: dict[str, Change] = {
     "default": _set(),
-    "gc unfrozen": _set(),  # STEPWISE_WORKER_GC_FREEZE=false: see PROCESS_WIDE
     "cache 0": _set(max_cached_workflows=0),
     "cache 20": _set(max_cached_workflows=20),
     "slots 10": _set(max_concurrent_workflow_tasks=10),
@@ -84,23 +81,6 @@ VARIANTS: dict[str, Change] = {
     "less passthrough": _less_passthrough,
     "unsandboxed": _set(workflow_runner=UnsandboxedWorkflowRunner()),  # STEPWISE_WORKER_SANDBOX=false
     "no interceptor": _set(interceptors=[]),
-}
-
-
-@contextlib.contextmanager
-def _gc_unfrozen() -> Iterator[None]:
-    """The process's objects back in the collector's generations while the variant runs (as
-    with STEPWISE_WORKER_GC_FREEZE=false), frozen again after."""
-    gc.unfreeze()
-    try:
-        yield
-    finally:
-        gc.freeze()
-
-
-# Variants that change the whole process, not their worker: applied around their batches only.
-PROCESS_WIDE: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
-    "gc unfrozen": _gc_unfrozen,
 }
 
 
@@ -278,8 +258,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 for kind, n in LOADS:
                     count = 1 if round_ == 0 else max(1, -(-args.min_runs // n))
                     for name in names:
-                        with PROCESS_WIDE.get(name, contextlib.nullcontext)():
-                            load = await batches(env.client, settings[name], plans[kind], n, count, pid)
+                        load = await batches(env.client, settings[name], plans[kind], n, count, pid)
                         if round_:
                             results.add(name, (kind, n), load)
                 label = "warm-up" if round_ == 0 else f"round {round_}/{args.rounds}"
