@@ -6,9 +6,10 @@ not), as a child process of bench/peers.py, so DBOS shares nothing with Stepwise
     bench/.peers-venv/bin/python bench/peers_dbos.py postgresql://postgres@127.0.0.1:5432/DB
 
 It creates the database DB, launches DBOS on it, then reads one JSON command a line on stdin:
-`{"n": 10, "batches": 3, "steps": 5}` starts `n` workflows of `steps` steps at once, waits for all, `batches` times, and
-answers one JSON line on stdout, `{"latencies_ms": [...], "elapsed_s": ...}` (each latency from
-the start call to the result; elapsed is the batches' wall time). End of input shuts DBOS down
+`{"n": 10, "batches": 3, "steps": 5}` starts `n` workflows of `steps` steps at once, waits for
+all, `batches` times, and answers one JSON line on stdout, `{"latencies_ms": [...],
+"elapsed_s": ...}` (each latency from the start call to the result; elapsed is the batches'
+wall time). End of input shuts DBOS down
 and drops DB. Only the standard library, dbos and what dbos brings (SQLAlchemy, psycopg).
 """
 

@@ -2,9 +2,9 @@
 
 A worker process holds a few hundred thousand long-lived objects (the SDK, pydantic, the
 libraries the sandbox shares, the registry, an API when it hosts one). CPython's full
-collections walk all of them, and a light run allocates enough to bring one on every hundred
-runs or so: on a 2-core machine that was 1.5 to 2 ms of a pure run's CPU, more than the
-interpreter itself. Frozen, they are left out of every collection (Python's `gc.freeze`).
+collections walk all of them, and light runs allocate enough to bring one on every few
+hundred runs. Frozen, they are left out of every collection (Python's `gc.freeze`):
+`python -m bench.heap` measured 0.65 ms of GC per pure run unfrozen and 0.27 ms frozen.
 """
 
 from __future__ import annotations

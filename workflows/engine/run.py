@@ -504,8 +504,10 @@ class TypedRunWorkflow(_Run):
     @workflow.init
     def __init__(self, args: Sequence[RawValue]) -> None:
         arrived = _typed_input(workflow.info().workflow_type, args)
-        self._refused = arrived if isinstance(arrived, str) else None
-        if not isinstance(arrived, str):
+        self._refused: str | None = None
+        if isinstance(arrived, str):
+            self._refused = arrived
+        else:
             self._begin(arrived)
 
     @workflow.run
