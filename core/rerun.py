@@ -35,6 +35,7 @@ from workflows.engine.models import (
     RunInput,
     RunOutput,
     definition_of,
+    run_fields,
 )
 from workflows.engine.reuse import canonical
 from workflows.engine.scheduled import SCHEDULED_TIME_KEY, input_due
@@ -136,8 +137,8 @@ async def _first_input(client: Client, run_id: str, event: HistoryEvent) -> RunI
     attrs = event.workflow_execution_started_event_attributes
     if attrs.workflow_type.name != WORKFLOW_NAME and definition_of(attrs.workflow_type.name) is None:
         raise RunNotFound(run_id)
-    [run_input] = await client.data_converter.decode(attrs.input.payloads, [RunInput])
-    assert isinstance(run_input, RunInput)
+    values = await client.data_converter.decode(attrs.input.payloads)
+    run_input = RunInput.model_validate(run_fields(values))
     if run_input.scheduled is None:
         return run_input
     attributes = decode_typed_search_attributes(attrs.search_attributes)

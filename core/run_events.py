@@ -30,7 +30,7 @@ from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
 from workflows.engine.journal import JOURNAL_MEMO
-from workflows.engine.models import INBOX_MEMO, REMIND_ACTIVITY, RESPOND_UPDATE
+from workflows.engine.models import INBOX_MEMO, REMIND_ACTIVITY, RESPOND_UPDATE, run_fields
 from workflows.plan import Plan, iter_nodes
 
 RunEventType = Literal[
@@ -223,7 +223,11 @@ class Deriver:
         attrs = event.workflow_execution_started_event_attributes
         if attrs.continued_execution_run_id:
             return  # a continuation: the run started in an earlier execution
-        run = await self._value(attrs.input) or {}
+        values = [await self._one(payload) for payload in attrs.input.payloads]
+        try:
+            run = run_fields(values)
+        except ValueError:
+            run = {}
         plan = run.get("plan") or {}
         data: dict[str, Any] = {
             "definition": plan.get("name"),

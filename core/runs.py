@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
+    RawValue,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -29,6 +31,7 @@ from workflows.engine.models import (
     Rerun,
     RunInput,
     RunOutput,
+    rest_of,
     run_type,
 )
 from workflows.engine.run import OWNER_KEY
@@ -39,6 +42,8 @@ from workflows.problems import DefinitionError, Problem
 # The memo keys a run starts with: the plan (and registry version) it pins.
 VERSION_MEMO = "StepwiseVersion"
 PLAN_HASH_MEMO = "StepwisePlanHash"
+# The metadata of a payload of JSON (what the data converter gives any JSON value).
+JSON_PLAIN = {"encoding": b"json/plain"}
 # On a rerun: {"run_id": the run it reruns, "from_step": the step it runs anew from}.
 RERUN_MEMO = "StepwiseRerun"
 
@@ -69,12 +74,20 @@ class Prepared:
     plan: Plan
     children: dict[str, Plan] = field(default_factory=dict)
     plan_hash: str | None = None
+    _plan_json: bytes | None = field(default=None, repr=False, compare=False)
 
     def content_hash(self) -> str:
         """The plan's content hash (worked out once)."""
         if self.plan_hash is None:
-            self.plan_hash = self.plan.content_hash()
+            self.plan_hash = hashlib.sha256(self.plan_json()).hexdigest()
         return self.plan_hash
+
+    def plan_json(self) -> bytes:
+        """The plan's canonical JSON (worked out once): what its hash is of, and the first
+        input of the runs started from it (models.rest_of)."""
+        if self._plan_json is None:
+            self._plan_json = self.plan.canonical_json()
+        return self._plan_json
 
 
 def prepare(path: Path, registry: Registry, definitions: Path | None = None) -> Prepared:
@@ -158,19 +171,21 @@ async def start_run(
     if idempotency_key is not None:
         run_id = keyed_run_id(prepared.plan, owner, idempotency_key)
     try:
+        run = RunInput(
+            plan=prepared.plan,
+            plan_hash=plan_hash,
+            input=run_input,
+            owner=owner,
+            children=prepared.children,
+            queue_prefix=settings.task_queue_prefix,
+            continue_as_new_after=settings.continue_as_new_after,
+            rerun=rerun,
+            engine=ENGINE_GENERATION,
+        )
         return await client.start_workflow(
             run_type(prepared.plan.name),
-            RunInput(
-                plan=prepared.plan,
-                plan_hash=plan_hash,
-                input=run_input,
-                owner=owner,
-                children=prepared.children,
-                queue_prefix=settings.task_queue_prefix,
-                continue_as_new_after=settings.continue_as_new_after,
-                rerun=rerun,
-                engine=ENGINE_GENERATION,
-            ),
+            # The plan as the JSON its hash is of, as is: the worker checks the hash on it.
+            args=[RawValue(Payload(metadata=JSON_PLAIN, data=prepared.plan_json())), rest_of(run)],
             id=run_id or new_run_id(prepared.plan),
             task_queue=settings.task_queue_prefix + WORKFLOW_QUEUE,
             result_type=RunOutput,

@@ -39,10 +39,24 @@ def plan_of(text: str, header: bool = True) -> Plan:
 
 
 def evaluate(plan: Plan, run_input: Any = None, modules: Registry | None = None) -> Any:
-    """Run a plan of pure steps to its output."""
+    """Run a plan of pure steps to its output, once with a task per node and once with lone
+    nodes inline (Interpreter's `inline`, engine generation 3): both must end the same."""
     run = RunInfo("run-1", plan.content_hash(), "2026-01-01T00:00:00+00:00")
-    interpreter = Interpreter(plan, modules or registry(), PureOnly(), run_input or {}, run)
-    return asyncio.run(interpreter.run())
+    ends: list[tuple[Any, BaseException | None]] = []
+    for inline in (False, True):
+        interpreter = Interpreter(
+            plan, modules or registry(), PureOnly(), run_input or {}, run, inline=inline
+        )
+        try:
+            ends.append((asyncio.run(interpreter.run()), None))
+        except Exception as exc:  # compared below, then raised
+            ends.append((None, exc))
+    (tasked, tasked_error), (inline_output, inline_error) = ends
+    assert repr(inline_error) == repr(tasked_error), "inline and tasked nodes failed differently"
+    assert inline_output == tasked, "inline and tasked nodes ended with different outputs"
+    if tasked_error is not None:
+        raise tasked_error
+    return tasked
 
 
 def evaluate_data(data: dict[str, Any], run_input: Any = None) -> Any:

@@ -184,9 +184,15 @@ class Interpreter:
         run: RunInfo,
         resume: Resume | None = None,
         notes: StepNotes | None = None,
+        inline: bool = False,
     ) -> None:
         self.plan = plan
         self.notes = notes
+        # A node that is the only one ready while nothing else runs in its body runs in the
+        # body's own task instead of one of its own (no task, no report queue). What it does
+        # is the same; a workflow's event loop takes fewer turns, which RunWorkflow's deferred
+        # changes are timed by, so the engine turns it on only for runs of a new generation.
+        self.inline = inline
         self.registry = registry
         self.executor = executor
         self.input = run_input
@@ -259,13 +265,20 @@ class Interpreter:
             else:
                 reports.put_nowait((node.id, launch, branch, None))
 
-        def launch(node: p.PlanNode, error: StepError | None, again: Resuming | None = None) -> None:
+        def begin(node: p.PlanNode) -> int:
             nonlocal launches
             launches += 1
             level.current, level.iteration, level.chosen = node.id, None, None
             if node.id in self._rewind_targets:
                 level.checkpoints[node.id] = self._checkpoint(body, node.id, frame)
-            running[node.id] = (launches, asyncio.create_task(execute(node, launches, error, again)))
+            return launches
+
+        def launch(node: p.PlanNode, error: StepError | None, again: Resuming | None = None) -> None:
+            if ready is not None:
+                ready.append((node, error, again))  # launched (or run inline) after the scan
+                return
+            number = begin(node)
+            running[node.id] = (number, asyncio.create_task(execute(node, number, error, again)))
 
         def restart(target: str, error: StepError | None) -> None:
             """Undecide `target` and everything downstream (stopping what runs); launch it again."""
@@ -276,8 +289,46 @@ class Interpreter:
                     stale[1].cancel()
             forced[target] = error
 
+        def settle(node_id: str, branch: str | None, exc: Exception | None) -> None:
+            """A launched node ended: its outcome, or what its on_error says (or a rewind)."""
+            nonlocal gotos
+            level.current = None
+            if exc is None:
+                outcome[node_id] = _Done(True, branch)
+                if tracked and not running and self._levels[0] is level:
+                    self._safe_point(frame)
+                return
+            if isinstance(exc, Rewind) and any(n.id == exc.target for n in body.nodes):
+                self._rewind(exc, body, frame, level.checkpoints.get(exc.target))
+                restart(exc.target, None)
+                return
+            if not isinstance(exc, StepError):
+                raise exc
+            self.progress[node_id] = "failed"
+            node = next(n for n in body.nodes if n.id == node_id)
+            if exc.step_id == node_id and not exc.in_history:
+                self._note("fail", node, frame, error=exc)
+            on_error = node.on_error if isinstance(node, p.ModuleNode) else p.OnError()
+            if on_error.action == "fail":
+                raise exc
+            if on_error.action == "continue":
+                outcome[node_id] = _Done(True)
+                return
+            gotos += 1
+            if gotos > MAX_GOTOS:
+                raise StepError(
+                    node_id,
+                    "GotoLimit",
+                    f"on_error goto ran {MAX_GOTOS} times; last error: {exc.message}",
+                )
+            outcome[node_id] = _Done(False)
+            restart(on_error.target or "", exc)
+
+        # With `inline`, the nodes a scan finds ready (else each is launched as it is found).
+        ready: list[tuple[p.PlanNode, StepError | None, Resuming | None]] | None = None
         try:
             while True:
+                ready = [] if self.inline else None
                 for node in body.nodes:
                     if node.id in outcome or node.id in running:
                         continue
@@ -293,43 +344,26 @@ class Interpreter:
                             self._note("skip", node, frame)
                         else:
                             launch(node, None)
+                if ready is not None and len(ready) == 1 and not running:
+                    node, error, again = ready[0]
+                    begin(node)
+                    try:
+                        branch = await self.node(node, frame, error, again)
+                    except Exception as failure:  # what a report of it would carry
+                        settle(node.id, None, failure)
+                    else:
+                        settle(node.id, branch, None)
+                    continue
+                for node, error, again in ready or ():
+                    number = begin(node)
+                    running[node.id] = (number, asyncio.create_task(execute(node, number, error, again)))
                 if not running:
                     return
                 node_id, number, branch, exc = await reports.get()
                 if running.get(node_id, (None,))[0] != number:
                     continue  # reset by a goto after it finished
                 del running[node_id]
-                level.current = None
-                if exc is None:
-                    outcome[node_id] = _Done(True, branch)
-                    if tracked and not running and self._levels[0] is level:
-                        self._safe_point(frame)
-                    continue
-                if isinstance(exc, Rewind) and any(n.id == exc.target for n in body.nodes):
-                    self._rewind(exc, body, frame, level.checkpoints.get(exc.target))
-                    restart(exc.target, None)
-                    continue
-                if not isinstance(exc, StepError):
-                    raise exc
-                self.progress[node_id] = "failed"
-                node = next(n for n in body.nodes if n.id == node_id)
-                if exc.step_id == node_id and not exc.in_history:
-                    self._note("fail", node, frame, error=exc)
-                on_error = node.on_error if isinstance(node, p.ModuleNode) else p.OnError()
-                if on_error.action == "fail":
-                    raise exc
-                if on_error.action == "continue":
-                    outcome[node_id] = _Done(True)
-                    continue
-                gotos += 1
-                if gotos > MAX_GOTOS:
-                    raise StepError(
-                        node_id,
-                        "GotoLimit",
-                        f"on_error goto ran {MAX_GOTOS} times; last error: {exc.message}",
-                    )
-                outcome[node_id] = _Done(False)
-                restart(on_error.target or "", exc)
+                settle(node_id, branch, exc)
         except GeneratorExit:
             # The worker evicts this run from its cache: stop at once, awaiting nothing.
             for _, task in running.values():

@@ -183,12 +183,16 @@ class Plan(PlanModel):
     budget: Budget | None = None
 
     def content_hash(self) -> str:
-        """SHA-256 of the plan's canonical JSON: the same for any formatting or key order.
-        A plan without triggers or a budget hashes as plans did before there were any."""
+        """SHA-256 of the plan's canonical JSON: the same for any formatting or key order."""
+        return hashlib.sha256(self.canonical_json()).hexdigest()
+
+    def canonical_json(self) -> bytes:
+        """The plan as JSON with sorted keys and no spaces, UTF-8: what its hash is of (and
+        what a typed run carries, so its worker checks the hash on these very bytes). A plan
+        without triggers or a budget leaves them out, as plans did before there were any."""
         unset = {name for name in ("triggers", "budget") if not getattr(self, name)}
         data = self.model_dump(mode="json", exclude=unset or None)
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 for _model in (ParallelNode, ForEachNode, LoopNode, SwitchNode, BranchNode, Body, Plan):

@@ -286,7 +286,13 @@ async def test_an_event_sent_with_the_start_is_kept(stack: Stack, typed: bool) -
     [
         ("invoices.nightly", [{}], "no workflow type 'invoices.nightly' on this queue"),
         ("stepwise.run/x", [{"plan": 3}], "its input is not a Stepwise run's input"),
-        ("stepwise.run/x", [], "a Stepwise run takes one input"),
+        ("stepwise.run/x", [{"name": "x"}, {"plan_hash": "0"}], "its input is not a Stepwise run's input"),
+        ("stepwise.run/x", [], "a Stepwise run takes a RunInput, or a plan and the rest of one, not 0"),
+        (
+            "stepwise.run/x",
+            [{}, {}, {}],
+            "a Stepwise run takes a RunInput, or a plan and the rest of one, not 3",
+        ),
     ],
 )
 async def test_a_workflow_that_is_no_run_fails_and_says_why(
@@ -307,6 +313,62 @@ async def test_a_workflow_that_is_no_run_fails_and_says_why(
     assert isinstance(raised.value.cause, ApplicationError)
     assert raised.value.cause.type == "NotAStepwiseRun"
     assert says in raised.value.cause.message
+
+
+PLAN_A = """
+output: "{{ steps.a.v }}"
+steps:
+  - {id: a, module: transform.extract, inputs: {v: a}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("plan_json", "hash_of", "ends"),
+    [
+        # What start_run sends: the canonical JSON, whose hash is checked on its bytes.
+        (lambda plan: plan.canonical_json(), PLAN_A, "a"),
+        # Another client's JSON (indented, keys unsorted): checked on the decoded plan.
+        (lambda plan: plan.model_dump_json(indent=2).encode(), PLAN_A, "a"),
+        # A hash that is not the plan's, either way.
+        (lambda plan: plan.canonical_json(), PLAN_A.replace("{v: a}", "{v: b}"), "PlanMismatch"),
+        (lambda plan: plan.model_dump_json().encode(), PLAN_A.replace("{v: a}", "{v: b}"), "PlanMismatch"),
+    ],
+    ids=["canonical", "other-json", "canonical-wrong-hash", "other-json-wrong-hash"],
+)
+async def test_a_typed_runs_plan_is_checked_against_its_hash(
+    stack: Stack, plan_json: Any, hash_of: str, ends: str
+) -> None:
+    """A typed run's first input is its plan's JSON: runs whose plan does not hash to the
+    hash they carry fail, whether the JSON is the canonical one or not."""
+    from temporalio.api.common.v1 import Payload
+    from temporalio.common import RawValue
+
+    from core.runs import JSON_PLAIN
+    from workflows.engine.models import (
+        ENGINE_GENERATION,
+        WORKFLOW_QUEUE,
+        RunInput,
+        RunOutput,
+        rest_of,
+        run_type,
+    )
+
+    plan = plan_of(PLAN_A)
+    rest = rest_of(RunInput(plan=plan, plan_hash=plan_of(hash_of).content_hash(), engine=ENGINE_GENERATION))
+    handle = await stack.env.client.start_workflow(
+        run_type(plan.name),
+        args=[RawValue(Payload(metadata=JSON_PLAIN, data=plan_json(plan))), rest],
+        id=f"hashed-{uuid.uuid4().hex[:8]}",
+        task_queue=stack.settings.task_queue_prefix + WORKFLOW_QUEUE,
+        result_type=RunOutput,
+    )
+    if ends == "PlanMismatch":
+        with pytest.raises(WorkflowFailureError) as raised:
+            await handle.result()
+        assert isinstance(raised.value.cause, ApplicationError)
+        assert raised.value.cause.type == "PlanMismatch"
+    else:
+        assert (await handle.result()).output == ends
 
 
 async def test_cancelling_a_run_cancels_its_child_run(stack: Stack) -> None:

@@ -3,6 +3,8 @@ runs' steps, blocks, human steps, retries, child runs and timers come out comple
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +169,44 @@ async def test_a_typed_run_is_named_by_its_workflow_type_alone() -> None:
     for step in ("quick", "first", "second", "small"):
         assert _story(events, step) == ["step_start", "module_start", "module_output", "step_complete"]
     assert (events[-1]["type"], events[-1]["data"]["status"]) == ("workflow_complete", "completed")
+
+
+async def test_a_generation_3_run_carries_its_plan_as_the_json_its_hash_is_of() -> None:
+    """Engine generation 3: a typed run's inputs are its plan's canonical JSON (which hashes
+    to the plan hash as it is) and the rest of its RunInput; its commands are those of the
+    generation before, and its events come out as before."""
+    converter = encrypted_converter(pydantic_data_converter, replay_keys())
+    for name in ("replay-blocks-engine3", "replay-graph-normal-engine3", "replay-human-engine3"):
+        history = WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
+        started = history.events[0].workflow_execution_started_event_attributes
+        plan_json, rest = await converter.payload_codec.decode(list(started.input.payloads))  # type: ignore[union-attr]
+        assert hashlib.sha256(plan_json.data).hexdigest() == json.loads(rest.data)["plan_hash"]
+        assert json.loads(rest.data)["engine"] == 3
+        assert "plan" not in json.loads(rest.data)
+        typed = WorkflowHistory.from_json(
+            name, (HISTORIES / f"{name.replace('engine3', 'typed')}.json").read_text()
+        )
+        assert _commands(history) == _commands(typed), name
+    events, deriver = await _events("replay-blocks-engine3")
+    assert deriver.closed
+    assert events[0]["data"]["definition"] == "replay-blocks"
+    assert events[0]["data"]["steps"] == (await _events("replay-blocks-typed"))[0][0]["data"]["steps"]
+    for step in ("quick", "first", "second", "small", "bump"):
+        assert _story(events, step)[:1] == ["step_start"], step
+        assert _story(events, step)[-1:] == ["step_complete"], step
+    assert (events[-1]["type"], events[-1]["data"]["status"]) == ("workflow_complete", "completed")
+
+
+def _commands(history: WorkflowHistory) -> list[str]:
+    """What a run's workflow tasks asked for, in order (the events that commands make)."""
+    made = {
+        "activity_task_scheduled_event_attributes",
+        "timer_started_event_attributes",
+        "marker_recorded_event_attributes",
+        "start_child_workflow_execution_initiated_event_attributes",
+        "upsert_workflow_search_attributes_event_attributes",
+        "workflow_properties_modified_event_attributes",
+        "workflow_execution_completed_event_attributes",
+    }
+    kinds = (e.WhichOneof("attributes") for e in history.events)
+    return [kind for kind in kinds if kind in made]

@@ -27,9 +27,19 @@ class Answers(PureOnly):
         return answer_outputs(node.module, inputs, self.script[node.id].pop(0), "ada")
 
 
+# Every test runs with a task per node, and with lone nodes inline (engine generation 3).
+INLINE = {"on": False}
+
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["tasked", "inline"])
+def _inline(request: pytest.FixtureRequest) -> None:
+    INLINE["on"] = request.param
+
+
 def run(plan: p.Plan, answers: Answers, run_input: Any = None) -> Any:
     info = RunInfo("run-1", plan.content_hash(), "2026-01-01T00:00:00+00:00")
-    return asyncio.run(Interpreter(plan, registry(), answers, run_input or {}, info).run())
+    interpreter = Interpreter(plan, registry(), answers, run_input or {}, info, inline=INLINE["on"])
+    return asyncio.run(interpreter.run())
 
 
 def targets(plan: p.Plan) -> dict[str, str | None]:

@@ -5,6 +5,7 @@ One pydantic model each, so fields can be added without breaking runs in flight.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -48,9 +49,13 @@ DEFAULT_CONTINUE_AS_NEW_AFTER = 2_000
 # and puts the journal's last entries into RunOutput instead of one more memo upsert.
 # Generation 2 leaves StepwiseStatus to what Temporal does not say itself: a run starts without
 # it (none means running; core.runs), sets it only when it waits and goes on, and does not set
-# it when it ends (its ExecutionStatus says how). A run's generation never changes, so
+# it when it ends (its ExecutionStatus says how). Generation 3 runs a node that is the only one
+# ready in its body without a task of its own (Interpreter's `inline`), starts the task that
+# shows deferred changes only once the run first blocks, and ends without a last event-loop
+# turn when no handler is running: the same commands, in fewer turns of the workflow's event
+# loop (which decide when deferred changes are shown). A run's generation never changes, so
 # histories of every generation replay the same.
-ENGINE_GENERATION = 2
+ENGINE_GENERATION = 3
 
 
 def run_type(definition: str) -> str:
@@ -143,6 +148,26 @@ class RunInput(BaseModel):
     rerun: Rerun | None = None
     # The engine generation the run started with (ENGINE_GENERATION); 0 for older runs.
     engine: int = 0
+
+
+def rest_of(run: RunInput) -> dict[str, Any]:
+    """A typed run's second input: its RunInput without the plan. The first is the plan's
+    canonical JSON (Plan.canonical_json), the very bytes its hash is of, so the worker checks
+    the hash on them without working that JSON out again."""
+    return run.model_dump(mode="json", exclude={"plan"})
+
+
+def run_fields(values: Sequence[Any]) -> dict[str, Any]:
+    """A run's input as RunInput's fields, from the values of its start event read as JSON:
+    one RunInput (child runs, schedules, runs started before typed runs had two inputs), or
+    a typed run's plan and the rest of its RunInput (`rest_of`)."""
+    if len(values) == 2 and isinstance(values[0], dict) and isinstance(values[1], dict):
+        return {**values[1], "plan": values[0]}
+    if len(values) == 1 and isinstance(values[0], dict):
+        return values[0]
+    raise ValueError(
+        f"a Stepwise run takes a RunInput, or a plan and the rest of one, not {len(values)} values"
+    )
 
 
 class RunOutput(BaseModel):

@@ -7,6 +7,8 @@ Pure steps and templates run here; modules with I/O run as activities on their t
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -81,10 +83,11 @@ class _Run:
     """One Stepwise run: what RunWorkflow and TypedRunWorkflow share (all but how their input
     arrives)."""
 
-    def _begin(self, run: RunInput) -> None:
+    def _begin(self, run: RunInput, hash_checked: bool = False) -> None:
         """Called from the workflow's init, not its run(): handlers of the first activation run
-        before run() starts."""
+        before run() starts. `hash_checked`: the plan is known to match its hash."""
         self._run = run
+        self._hash_checked = hash_checked
         self._llm_spent = run.llm_spent.model_copy()
         self._event_names = _signal_names(run.plan)
         self._interactions: dict[str, InteractionRequest] = {}
@@ -111,13 +114,15 @@ class _Run:
         # to be cancelled when the worker evicts the run (a cancellation leaves an exception and
         # its traceback for the garbage collector, in every run).
         self._ended = False
+        # The task that shows deferred changes (_show_what_no_step_showed), once started.
+        self._shower: asyncio.Task[None] | None = None
         # Set in run() for runs that keep a journal (histories from before JOURNAL_PATCH do not).
         self._journal: Journal | None = None
         # A rerun's recorded api.llm results (nothing for other runs).
         self._reuse = Reuse(run.rerun)
 
     async def _execute(self, run: RunInput) -> RunOutput:
-        if run.plan.content_hash() != run.plan_hash:
+        if not self._hash_checked and run.plan.content_hash() != run.plan_hash:
             raise ApplicationError(
                 "the plan does not match its hash", type="PlanMismatch", non_retryable=True
             )
@@ -139,10 +144,11 @@ class _Run:
             run_info,
             run.resume,
             notes=self if self._journal is not None else None,
+            inline=run.engine >= 3,
         )
         self._interpreter = interpreter
-        # Kept so the task is not collected while it waits; it ends with the run.
-        self._shower = asyncio.create_task(self._show_what_no_step_showed(), name="show interactions")
+        if run.engine < 3:
+            self._start_shower()
         try:
             output = await interpreter.run()
         except ContinueAsNewRequested as request:
@@ -172,7 +178,8 @@ class _Run:
         except asyncio.CancelledError:
             self._close("cancelled")
             raise
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        if run.engine < 3 or not workflow.all_handlers_finished():
+            await workflow.wait_condition(workflow.all_handlers_finished)
         self._ended = True
         if run.engine < 1 or self._unshown:
             self._close("completed")
@@ -367,6 +374,15 @@ class _Run:
             memo[INBOX_MEMO] = summaries or None
         self._write_journal(memo)
 
+    def _start_shower(self) -> None:
+        """Start the task that shows deferred changes: at the start of a run before engine
+        generation 3; from generation 3 on, when the run first blocks (`_flush`). Until then
+        the run has not yielded, so nothing could show a change before it blocks or ends: a
+        run that never blocks (pure steps only) needs no such task."""
+        if self._shower is None:
+            # Kept so the task is not collected while it waits; it ends with the run.
+            self._shower = asyncio.create_task(self._show_what_no_step_showed(), name="show interactions")
+
     async def _show_what_no_step_showed(self) -> None:
         """A deferred change is normally shown when the step that answered goes on and blocks
         (`_flush`); when nothing does in this activation (its branch ended while another waits),
@@ -397,6 +413,13 @@ class _Run:
         if status is not None:
             self._set_status(status)
         self._write_journal()
+
+    def _blocks(self, status: RunStatusName | None = None) -> None:
+        """The run is about to block (on an activity, a child run, a timer, an answer...):
+        show what is deferred (`_flush`), and from now on let the shower show what steps
+        that end while it waits leave unshown."""
+        self._start_shower()
+        self._flush(status)
 
     def _close(self, status: RunStatusName) -> None:
         """The run ends as `status`: show what is deferred. From engine generation 2 on,
@@ -458,7 +481,7 @@ class _Run:
     async def waiting(self, waiter: Any) -> Any:
         """Await something long, showing the run as waiting meanwhile."""
         self._waits += 1
-        self._flush("waiting" if self._waits == 1 else None)
+        self._blocks("waiting" if self._waits == 1 else None)
         evicted = False
         try:
             return await waiter
@@ -508,7 +531,7 @@ class TypedRunWorkflow(_Run):
         if isinstance(arrived, str):
             self._refused = arrived
         else:
-            self._begin(arrived)
+            self._begin(*arrived)
 
     @workflow.run
     async def run(self, args: Sequence[RawValue]) -> RunOutput:
@@ -528,21 +551,31 @@ def input_of(instance: object) -> RunInput | None:
     return run if isinstance(run, RunInput) else None
 
 
-def _typed_input(workflow_type: str, args: Sequence[RawValue]) -> RunInput | str:
-    """A typed run's input; or, for a workflow that reached the Stepwise queue under another
-    type or with another input, why it is no run of ours (it then fails, not retries)."""
+def _typed_input(workflow_type: str, args: Sequence[RawValue]) -> tuple[RunInput, bool] | str:
+    """A typed run's input, and whether its plan came as the JSON its hash is of (models.
+    rest_of); or, for a workflow that reached the Stepwise queue under another type or with
+    another input, why it is no run of ours (it then fails, not retries)."""
     if definition_of(workflow_type) is None:
         return (
             f"no workflow type '{workflow_type}' on this queue: Stepwise runs are "
             f"'{WORKFLOW_NAME}' or '{run_type('<definition>')}'"
         )
-    if len(args) != 1:
-        return f"a Stepwise run takes one input (a RunInput), not {len(args)}"
+    if len(args) not in (1, 2):
+        return f"a Stepwise run takes a RunInput, or a plan and the rest of one, not {len(args)} inputs"
+    converter = workflow.payload_converter()
     try:
-        run: RunInput = workflow.payload_converter().from_payload(args[0].payload, RunInput)
+        if len(args) == 1:  # started by a version before typed runs had two inputs
+            return converter.from_payload(args[0].payload, RunInput), False
+        plan_json, rest = (arg.payload.data for arg in args)
+        # Read as plain JSON: the converter would build a pydantic schema for `dict` each time.
+        fields = json.loads(rest)
+        if not isinstance(fields, dict):
+            raise ValueError(f"the rest of a RunInput is a JSON object, not {type(fields).__name__}")
+        run = RunInput.model_validate({**fields, "plan": p.Plan.model_validate_json(plan_json)})
     except ValueError as exc:
         return f"its input is not a Stepwise run's input: {exc}"
-    return run
+    # The plan's canonical JSON hashes to its hash: no need to work that JSON out again.
+    return run, hashlib.sha256(plan_json).hexdigest() == run.plan_hash
 
 
 # Pure nodes run back to back in one activation; after this many, a no-op local activity ends
@@ -575,7 +608,7 @@ class _Executor:
         self.since_yield += 1
         if self.since_yield >= PURE_NODES_PER_TASK:
             self.since_yield = 0
-            self.owner._flush()
+            self.owner._blocks()
             await workflow.execute_local_activity(
                 YIELD_ACTIVITY,
                 start_to_close_timeout=timedelta(seconds=10),
@@ -619,7 +652,7 @@ class _Executor:
             if outputs is not None:
                 return outputs
             call = call.model_copy(update={"fallback": True})
-        self.owner._flush()
+        self.owner._blocks()
         try:
             result: ModuleResult = await workflow.execute_activity(
                 f"module:{node.module}",
@@ -747,7 +780,7 @@ class _Executor:
             queue_prefix=run.queue_prefix,
             engine=ENGINE_GENERATION,
         )
-        self.owner._flush()
+        self.owner._blocks()
         try:
             result: RunOutput = await workflow.execute_child_workflow(
                 WORKFLOW_NAME,
