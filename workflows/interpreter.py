@@ -273,12 +273,15 @@ class Interpreter:
                 level.checkpoints[node.id] = self._checkpoint(body, node.id, frame)
             return launches
 
-        def launch(node: p.PlanNode, error: StepError | None, again: Resuming | None = None) -> None:
-            if ready is not None:
-                ready.append((node, error, again))  # launched (or run inline) after the scan
-                return
+        def start(node: p.PlanNode, error: StepError | None, again: Resuming | None) -> None:
             number = begin(node)
             running[node.id] = (number, asyncio.create_task(execute(node, number, error, again)))
+
+        def launch(node: p.PlanNode, error: StepError | None, again: Resuming | None = None) -> None:
+            if ready is not None:
+                ready.append((node, error, again))  # started (or run inline) after the scan
+            else:
+                start(node, error, again)
 
         def restart(target: str, error: StepError | None) -> None:
             """Undecide `target` and everything downstream (stopping what runs); launch it again."""
@@ -355,8 +358,7 @@ class Interpreter:
                         settle(node.id, branch, None)
                     continue
                 for node, error, again in ready or ():
-                    number = begin(node)
-                    running[node.id] = (number, asyncio.create_task(execute(node, number, error, again)))
+                    start(node, error, again)
                 if not running:
                     return
                 node_id, number, branch, exc = await reports.get()

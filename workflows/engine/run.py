@@ -562,10 +562,9 @@ def _typed_input(workflow_type: str, args: Sequence[RawValue]) -> tuple[RunInput
         )
     if len(args) not in (1, 2):
         return f"a Stepwise run takes a RunInput, or a plan and the rest of one, not {len(args)} inputs"
-    converter = workflow.payload_converter()
     try:
         if len(args) == 1:  # started by a version before typed runs had two inputs
-            return converter.from_payload(args[0].payload, RunInput), False
+            return workflow.payload_converter().from_payload(args[0].payload, RunInput), False
         plan_json, rest = (arg.payload.data for arg in args)
         # Read as plain JSON: the converter would build a pydantic schema for `dict` each time.
         fields = json.loads(rest)
