@@ -485,7 +485,7 @@ class Interpreter:
         inputs = {
             name: value
             if name in node.self_rendered
-            else self._render(value, frame, node.id, f"inputs.{name}")
+            else self._render_in(value, scope, node.id, f"inputs.{name}")
             for name, value in node.inputs.items()
         }
         if node.runs != "workflow":
@@ -615,8 +615,12 @@ class Interpreter:
             )
 
     def _render(self, value: Any, frame: Frame, step_id: str, what: str) -> Any:
+        return self._render_in(value, self.scope(frame), step_id, what)
+
+    @staticmethod
+    def _render_in(value: Any, scope: Mapping[str, Any], step_id: str, what: str) -> Any:
         try:
-            return render_value(value, self.scope(frame))
+            return render_value(value, scope)
         except TemplateError as exc:
             raise StepError(step_id, "TemplateError", f"{what}: {exc}") from exc
 

@@ -17,6 +17,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from workflows.fast_expressions import Unsure, fast_expression
 from workflows.typecheck import isinstance
 
 # A template may not build strings or lists longer than this (guards workers against
@@ -35,6 +36,12 @@ class _Environment(SandboxedEnvironment):
     """Sandbox where `a.b` on a mapping means the key `b` first (so `steps.x.items` works)."""
 
     intercepted_binops = frozenset({"*", "**", "%"})
+
+    def make_globals(self, d: Any) -> Any:
+        # A plain dict, not Jinja's ChainMap over the environment's globals: every render
+        # merges them with the scope, and merging a ChainMap costs a pure step more than the
+        # rest of its template. The globals are set once, before any template is compiled.
+        return {**self.globals, **(d or {})}
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping) and attribute in obj:
@@ -154,12 +161,29 @@ def compile_template(source: str, as_text: bool = False) -> Template:
         expression = None if as_text else _whole_value_expression(env, source, tree)
         if expression is not None:
             compiled = env.compile_expression(expression, undefined_to_none=False)
-            return Template(source, True, paths, lambda scope: compiled(**scope))
+            return Template(source, True, paths, _whole_value(tree, compiled))
         template = env.from_string(tree)
     except TemplateSyntaxError as exc:
         where = f" (line {exc.lineno} of the template)" if "\n" in source.strip() else ""
         raise TemplateError(f"template syntax error{where}: {_describe_syntax(exc)}") from exc
     return Template(source, False, paths, lambda scope: template.render(**scope))
+
+
+def _whole_value(tree: nodes.Template, compiled: Callable[..., Any]) -> Callable[[Mapping[str, Any]], Any]:
+    """Evaluate a whole-value template: without Jinja's context where fast_expressions can."""
+    output = tree.body[0]
+    assert isinstance(output, nodes.Output)
+    fast = fast_expression(output.nodes[0])
+    if fast is None:
+        return lambda scope: compiled(**scope)
+
+    def evaluate(scope: Mapping[str, Any]) -> Any:
+        try:
+            return fast(scope)
+        except Unsure:
+            return compiled(**scope)
+
+    return evaluate
 
 
 def render_value(value: Any, scope: Mapping[str, Any]) -> Any:

@@ -20,6 +20,7 @@ ALLOWED = {
     "itertools",
     "json",
     "math",
+    "operator",
     "re",
     "typing",
     "pydantic",

@@ -26,6 +26,8 @@ JOURNAL_PATCH = "journal"
 # Past this many entries a batch is written at once instead of waiting for the run to block.
 BATCH_ENTRIES = 100
 OUTPUTS_LIMIT = 2_000
+# Made once: json.dumps with these options builds an encoder at every call.
+_SIZE = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
 class Journal:
@@ -54,7 +56,7 @@ class Journal:
         else:
             entry["kind"] = kind
         if outputs is not None:
-            text = json.dumps(outputs, separators=(",", ":"), default=str)
+            text = _SIZE.encode(outputs)
             if len(text) <= OUTPUTS_LIMIT:
                 entry["outputs"] = outputs
             else:

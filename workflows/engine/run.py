@@ -597,10 +597,12 @@ class _Executor:
     def __init__(self, owner: _Run) -> None:
         self.owner = owner
         self.since_yield = 0
+        # Asked at every step: its methods read the current activation's figures.
+        self.info = workflow.info()
 
     def should_continue_as_new(self) -> bool:
-        info = workflow.info()
         limit = self.owner._run.continue_as_new_after
+        info = self.info
         return info.get_current_history_length() >= limit or info.is_continue_as_new_suggested()
 
     async def pace(self) -> None:
