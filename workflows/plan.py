@@ -216,5 +216,6 @@ def iter_nodes(body: Body) -> Iterator[PlanNode]:
     """Every node of a body, blocks' inner nodes included, in plan order."""
     for node in body.nodes:
         yield node
-        for child in child_bodies(node):
-            yield from iter_nodes(child)
+        if not isinstance(node, ModuleNode):  # most nodes: no block to look into
+            for child in child_bodies(node):
+                yield from iter_nodes(child)
