@@ -178,6 +178,8 @@ def _whole_value(tree: nodes.Template, compiled: Callable[..., Any]) -> Callable
         return lambda scope: compiled(**scope)
 
     def evaluate(scope: Mapping[str, Any]) -> Any:
+        if "self" in scope:  # Jinja refuses it (`compiled(self=...)`): so must this
+            return compiled(**scope)
         try:
             return fast(scope)
         except Unsure:

@@ -137,3 +137,11 @@ def test_a_template_the_fast_path_is_unsure_of_keeps_jinjas_error() -> None:
     with pytest.raises(TemplateError, match="unsupported operand"):
         compile_template("{{ a + b }}").render({"a": 1, "b": "x"})
     assert compile_template("{{ a.items() | list }}").render({"a": {"k": 1}}) == [["k", 1]]
+
+
+def test_a_scope_naming_self_fails_as_it_does_in_jinja() -> None:
+    """`self` cannot be passed to Jinja's expression (a graph node named `self`, say): the
+    fast path must not make such a template succeed where Jinja fails."""
+    scope = {"self": {"output": 1}, "a": 2}
+    with pytest.raises(TemplateError, match="multiple values for argument 'self'"):
+        compile_template("{{ a + 1 }}").render(scope)
