@@ -148,6 +148,9 @@ class _Done:
     branch: str | None = None
 
 
+_TAKEN = _Done(True)  # the outcome of most nodes
+
+
 @dataclass
 class _Level:
     """A body on the chain of active blocks (tracked while nothing runs concurrently)."""
@@ -249,21 +252,26 @@ class Interpreter:
                 resuming = (resume[0], resume[1:])
         # node id -> (launch number, task); a report from an older launch is stale.
         running: dict[str, tuple[int, asyncio.Task[None]]] = {}
-        reports: asyncio.Queue[tuple[str, int, str | None, Exception | None]] = asyncio.Queue()
+        # Made when a node first runs in a task of its own (a chain run inline needs none).
+        reports: asyncio.Queue[tuple[str, int, str | None, Exception | None]] | None = None
         # Nodes to launch again: after an on_error goto (with its error), or a rewind (None).
         forced: dict[str, StepError | None] = {}
         launches = 0
         gotos = 0
 
         async def execute(
-            node: p.PlanNode, launch: int, error: StepError | None, again: Resuming | None
+            node: p.PlanNode,
+            launch: int,
+            error: StepError | None,
+            again: Resuming | None,
+            queue: asyncio.Queue[tuple[str, int, str | None, Exception | None]],
         ) -> None:
             try:
                 branch = await self.node(node, frame, error, again)
             except Exception as exc:  # reported to the driver, which applies on_error
-                reports.put_nowait((node.id, launch, None, exc))
+                queue.put_nowait((node.id, launch, None, exc))
             else:
-                reports.put_nowait((node.id, launch, branch, None))
+                queue.put_nowait((node.id, launch, branch, None))
 
         def begin(node: p.PlanNode) -> int:
             nonlocal launches
@@ -274,8 +282,11 @@ class Interpreter:
             return launches
 
         def start(node: p.PlanNode, error: StepError | None, again: Resuming | None) -> None:
+            nonlocal reports
+            if reports is None:
+                reports = asyncio.Queue()
             number = begin(node)
-            running[node.id] = (number, asyncio.create_task(execute(node, number, error, again)))
+            running[node.id] = (number, asyncio.create_task(execute(node, number, error, again, reports)))
 
         def launch(node: p.PlanNode, error: StepError | None, again: Resuming | None = None) -> None:
             if ready is not None:
@@ -297,7 +308,7 @@ class Interpreter:
             nonlocal gotos
             level.current = None
             if exc is None:
-                outcome[node_id] = _Done(True, branch)
+                outcome[node_id] = _TAKEN if branch is None else _Done(True, branch)
                 if tracked and not running and self._levels[0] is level:
                     self._safe_point(frame)
                 return
@@ -361,6 +372,7 @@ class Interpreter:
                     start(node, error, again)
                 if not running:
                     return
+                assert reports is not None  # a node runs in a task: start made it
                 node_id, number, branch, exc = await reports.get()
                 if running.get(node_id, (None,))[0] != number:
                     continue  # reset by a goto after it finished
@@ -375,7 +387,8 @@ class Interpreter:
         finally:
             if tracked and self._levels and self._levels[-1] is level:
                 self._levels.pop()
-            await _cancel_all([task for _, task in running.values()])
+            if running:
+                await _cancel_all([task for _, task in running.values()])
 
     @staticmethod
     def _taken(edge: p.Incoming, outcome: Mapping[str, _Done]) -> bool:
