@@ -140,8 +140,8 @@ def test_a_template_the_fast_path_is_unsure_of_keeps_jinjas_error() -> None:
 
 
 def test_a_scope_naming_self_fails_as_it_does_in_jinja() -> None:
-    """`self` cannot be passed to Jinja's expression (a graph node named `self`, say): the
-    fast path must not make such a template succeed where Jinja fails."""
+    """`self` cannot be passed to Jinja's expression (the compiler refuses it as a node id or
+    an item name): the fast path must not make such a template succeed where Jinja fails."""
     scope = {"self": {"output": 1}, "a": 2}
     with pytest.raises(TemplateError, match="multiple values for argument 'self'"):
         compile_template("{{ a + 1 }}").render(scope)
