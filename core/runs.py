@@ -36,7 +36,7 @@ from workflows.engine.models import (
 )
 from workflows.engine.run import OWNER_KEY
 from workflows.modules import Registry
-from workflows.plan import Plan
+from workflows.plan import Plan, hash_of_canonical
 from workflows.problems import DefinitionError, Problem
 
 # The memo keys a run starts with: the plan (and registry version) it pins.
@@ -79,7 +79,7 @@ class Prepared:
     def content_hash(self) -> str:
         """The plan's content hash (worked out once)."""
         if self.plan_hash is None:
-            self.plan_hash = hashlib.sha256(self.plan_json()).hexdigest()
+            self.plan_hash = hash_of_canonical(self.plan_json())
         return self.plan_hash
 
     def plan_json(self) -> bytes:

@@ -326,7 +326,7 @@ class Interpreter:
             if on_error.action == "fail":
                 raise exc
             if on_error.action == "continue":
-                outcome[node_id] = _Done(True)
+                outcome[node_id] = _TAKEN
                 return
             gotos += 1
             if gotos > MAX_GOTOS:

@@ -184,7 +184,7 @@ class Plan(PlanModel):
 
     def content_hash(self) -> str:
         """SHA-256 of the plan's canonical JSON: the same for any formatting or key order."""
-        return hashlib.sha256(self.canonical_json()).hexdigest()
+        return hash_of_canonical(self.canonical_json())
 
     def canonical_json(self) -> bytes:
         """The plan as JSON with sorted keys and no spaces, UTF-8: what its hash is of (and
@@ -197,6 +197,12 @@ class Plan(PlanModel):
 
 for _model in (ParallelNode, ForEachNode, LoopNode, SwitchNode, BranchNode, Body, Plan):
     _model.model_rebuild()
+
+
+def hash_of_canonical(canonical_json: bytes) -> str:
+    """A plan's content hash, from its canonical JSON (Plan.canonical_json): for those who
+    hold the bytes already (a client that sent them, a worker that received them)."""
+    return hashlib.sha256(canonical_json).hexdigest()
 
 
 def child_bodies(node: PlanNode) -> list[Body]:

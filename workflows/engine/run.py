@@ -7,7 +7,6 @@ Pure steps and templates run here; modules with I/O run as activities on their t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -574,7 +573,7 @@ def _typed_input(workflow_type: str, args: Sequence[RawValue]) -> tuple[RunInput
     except ValueError as exc:
         return f"its input is not a Stepwise run's input: {exc}"
     # The plan's canonical JSON hashes to its hash: no need to work that JSON out again.
-    return run, hashlib.sha256(plan_json).hexdigest() == run.plan_hash
+    return run, p.hash_of_canonical(plan_json) == run.plan_hash
 
 
 # Pure nodes run back to back in one activation; after this many, a no-op local activity ends
