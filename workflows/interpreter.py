@@ -7,6 +7,7 @@ FIFO queues), so RunWorkflow can drive it inside a Temporal workflow.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -200,7 +201,11 @@ class Interpreter:
         self.executor = executor
         self.input = run_input
         self.run_info = run.as_scope()
-        self.state: dict[str, Any] = dict(resume.state if resume else plan.state)
+        # A copy of the plan's initial state, containers and all: steps change what state
+        # holds, and the plan may be shared with other runs (plan.read_canonical).
+        self.state: dict[str, Any] = (
+            dict(resume.state) if resume else copy.deepcopy(plan.state) if plan.state else {}
+        )
         self.graph = plan.form == "graph"
         # Latest status of each node id that has started: running, done, skipped or failed.
         self.progress: dict[str, str] = dict(resume.progress) if resume else {}
@@ -496,7 +501,7 @@ class Interpreter:
     async def module(self, node: p.ModuleNode, frame: Frame) -> dict[str, Any]:
         scope = self.scope(frame)
         inputs = {
-            name: value
+            name: _own(value)
             if name in node.self_rendered
             else self._render_in(value, scope, node.id, f"inputs.{name}")
             for name, value in node.inputs.items()
@@ -697,3 +702,9 @@ def validation_message(module: str, exc: ValidationError) -> str:
         where = ".".join(str(x) for x in error["loc"]) or "inputs"
         parts.append(f"{where}: {error['msg']}")
     return f"inputs do not fit module {module}: " + "; ".join(parts)
+
+
+def _own(value: Any) -> Any:
+    """A value of the plan as a module may keep and change: a copy of a container (the plan
+    may be shared with other runs: plan.read_canonical)."""
+    return value if isinstance(value, str) else copy.deepcopy(value)

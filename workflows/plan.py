@@ -205,6 +205,27 @@ def hash_of_canonical(canonical_json: bytes) -> str:
     return hashlib.sha256(canonical_json).hexdigest()
 
 
+# Plans this process has read from their canonical JSON, by those bytes, with their hash.
+_READ: dict[bytes, tuple[Plan, str]] = {}
+# How many it keeps: a worker runs few definitions, and a plan is a few kilobytes.
+PLANS_KEPT = 256
+
+
+def read_canonical(canonical_json: bytes) -> tuple[Plan, str]:
+    """The plan that these bytes are the canonical JSON of, and the hash of the bytes (what a
+    typed run's worker checks). Each distinct plan is validated and hashed once per process:
+    every run of it is handed the same Plan, so nothing may change what it holds (models are
+    frozen; a run copies the containers it changes, as Interpreter.state does). Raises
+    pydantic's ValidationError (a ValueError) for bytes that are no plan."""
+    known = _READ.get(canonical_json)
+    if known is None:
+        known = (Plan.model_validate_json(canonical_json), hash_of_canonical(canonical_json))
+        if len(_READ) >= PLANS_KEPT:
+            _READ.clear()  # rare, and safe with workflow threads reading it at the same time
+        _READ[canonical_json] = known
+    return known
+
+
 def child_bodies(node: PlanNode) -> list[Body]:
     """The bodies a block holds."""
     if isinstance(node, ParallelNode):

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from tests.helpers import evaluate, plan_of
+import pytest
+from pydantic import BaseModel
+
+from tests.helpers import evaluate, plan_of, registry
+from workflows.compiler import compile_text
 from workflows.interpreter import StepError
+from workflows.modules.registry import ModuleInput, ModuleOutput, ModuleSpec
+from workflows.plan import ModuleNode
 
 
 def test_steps_run_in_order_and_write_state() -> None:
@@ -209,3 +215,45 @@ def test_a_module_failure_is_a_step_error_that_on_error_handles() -> None:
         """
     )
     assert evaluate(plan) == {"ok": True}
+
+
+def test_a_run_that_changes_its_state_leaves_the_plan_as_it_was() -> None:
+    # A worker hands every run of a plan the same Plan (plan.read_canonical): what one run
+    # does to its state must not reach the next. `evaluate` runs the plan twice.
+    plan = plan_of(
+        """
+        state: {seen: [0]}
+        output: "{{ state.seen }}"
+        steps:
+          - {id: a, module: transform.extract, inputs: {v: "{{ state.seen.append(1) }}"}}
+        """
+    )
+    assert evaluate(plan) == [0, 1]
+    assert plan.state == {"seen": [0]}
+
+
+class _Items(ModuleInput):
+    items: Any = None
+
+
+class _Value(ModuleOutput):
+    value: Any = None
+
+
+def _collect(inputs: BaseModel, scope: Any) -> _Value:
+    assert isinstance(inputs, _Items)
+    inputs.items.append(1)  # a module that changes what it was given
+    return _Value(value=inputs.items)
+
+
+def test_a_module_that_changes_its_unrendered_input_leaves_the_plan_as_it_was() -> None:
+    modules = registry()
+    modules.register(
+        ModuleSpec("acme.collect", "workflow", _Items, _Value, "x", run=_collect, self_rendered=("items",))
+    )
+    text = "stepwise: 1\nname: t\noutput: '{{ steps.a.value }}'\nsteps: [{id: a, module: acme.collect, inputs: {items: [0]}}]"
+    plan = compile_text(text, "t.yaml", modules).unwrap()
+    assert evaluate(plan, modules=modules) == [0, 1]
+    node = plan.body.nodes[0]
+    assert isinstance(node, ModuleNode)
+    assert node.inputs == {"items": [0]}

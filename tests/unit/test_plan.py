@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.helpers import plan_of, registry
+from workflows import plan as plan_module
 from workflows.compiler import compile_text
-from workflows.plan import DEFAULT_TIMEOUT_MS, ModuleNode, Plan
+from workflows.plan import DEFAULT_TIMEOUT_MS, ModuleNode, Plan, read_canonical
 
 DEFINITION = """
 stepwise: 1
@@ -95,3 +98,24 @@ def test_activity_without_settings_gets_engine_defaults() -> None:
     assert node.timeout_ms == DEFAULT_TIMEOUT_MS
     assert node.retry is not None
     assert node.retry.max_attempts == 3
+
+
+def test_a_plan_read_from_its_canonical_json_is_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = plan_of(
+        """
+        steps:
+          - {id: a, module: transform.extract, inputs: {v: 1}}
+        """
+    )
+    canonical = plan.canonical_json()
+    first, digest = read_canonical(canonical)
+    again, _ = read_canonical(bytes(bytearray(canonical)))  # equal bytes, another object
+    assert first == plan
+    assert again is first
+    assert digest == plan.content_hash()
+    with pytest.raises(ValueError, match="body"):
+        read_canonical(b'{"name": "no body"}')
+    monkeypatch.setattr(plan_module, "PLANS_KEPT", 1)
+    other = plan.model_copy(update={"name": "other"}).canonical_json()
+    assert read_canonical(other)[0].name == "other"
+    assert read_canonical(canonical)[0] is not first  # forgotten when the cache was full

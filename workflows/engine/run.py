@@ -569,11 +569,12 @@ def _typed_input(workflow_type: str, args: Sequence[RawValue]) -> tuple[RunInput
         fields = json.loads(rest)
         if not isinstance(fields, dict):
             raise ValueError(f"the rest of a RunInput is a JSON object, not {type(fields).__name__}")
-        run = RunInput.model_validate({**fields, "plan": p.Plan.model_validate_json(plan_json)})
+        plan, plan_hash = p.read_canonical(plan_json)
+        run = RunInput.model_validate({**fields, "plan": plan})
     except ValueError as exc:
         return f"its input is not a Stepwise run's input: {exc}"
     # The plan's canonical JSON hashes to its hash: no need to work that JSON out again.
-    return run, p.hash_of_canonical(plan_json) == run.plan_hash
+    return run, plan_hash == run.plan_hash
 
 
 # Pure nodes run back to back in one activation; after this many, a no-op local activity ends
