@@ -263,6 +263,10 @@ class Interpreter:
         forced: dict[str, StepError | None] = {}
         launches = 0
         gotos = 0
+        nodes = body.nodes
+        # How many nodes at the head of the body are decided: a scan starts after them (only
+        # a restart undecides nodes, and it starts the scans from the head again).
+        decided = 0
 
         async def execute(
             node: p.PlanNode,
@@ -301,6 +305,8 @@ class Interpreter:
 
         def restart(target: str, error: StepError | None) -> None:
             """Undecide `target` and everything downstream (stopping what runs); launch it again."""
+            nonlocal decided
+            decided = 0
             for reset in _descendants(body, target):
                 outcome.pop(reset, None)
                 stale = running.pop(reset, None)
@@ -348,7 +354,10 @@ class Interpreter:
         try:
             while True:
                 ready = [] if self.inline else None
-                for node in body.nodes:
+                while decided < len(nodes) and nodes[decided].id in outcome:
+                    decided += 1
+                for index in range(decided, len(nodes)):
+                    node = nodes[index]
                     if node.id in outcome or node.id in running:
                         continue
                     if resuming is not None and node.id == resuming[0].current:
@@ -356,8 +365,8 @@ class Interpreter:
                         resuming = None
                     elif node.id in forced:
                         launch(node, forced.pop(node.id))
-                    elif all(e.source == p.START or e.source in outcome for e in node.after):
-                        if node.after and not any(self._taken(e, outcome) for e in node.after):
+                    elif _all_decided(node.after, outcome):
+                        if node.after and not _any_taken(node.after, outcome):
                             outcome[node.id] = _Done(False)
                             self.progress[node.id] = "skipped"
                             self._note("skip", node, frame)
@@ -394,13 +403,6 @@ class Interpreter:
                 self._levels.pop()
             if running:
                 await _cancel_all([task for _, task in running.values()])
-
-    @staticmethod
-    def _taken(edge: p.Incoming, outcome: Mapping[str, _Done]) -> bool:
-        if edge.source == p.START:
-            return True
-        done = outcome[edge.source]
-        return done.taken and (edge.branch is None or edge.branch == done.branch)
 
     async def node(
         self, node: p.PlanNode, frame: Frame, error: StepError | None, resume: Resuming | None = None
@@ -708,3 +710,23 @@ def _own(value: Any) -> Any:
     """A value of the plan as a module may keep and change: a copy of a container (the plan
     may be shared with other runs: plan.read_canonical)."""
     return value if isinstance(value, str) else copy.deepcopy(value)
+
+
+def _all_decided(edges: list[p.Incoming], outcome: Mapping[str, _Done]) -> bool:
+    """Whether every edge into a node comes from the start or from a decided node."""
+    for edge in edges:  # noqa: SIM110 (a loop, not all() over a generator: asked at every scan)
+        if edge.source != p.START and edge.source not in outcome:
+            return False
+    return True
+
+
+def _any_taken(edges: list[p.Incoming], outcome: Mapping[str, _Done]) -> bool:
+    """Whether a node's decided incoming edges let it run: one comes from the start, or from
+    a node that ran (and chose the edge's branch, where it names one)."""
+    for edge in edges:
+        if edge.source == p.START:
+            return True
+        done = outcome[edge.source]
+        if done.taken and (edge.branch is None or edge.branch == done.branch):
+            return True
+    return False
