@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -46,7 +47,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,30 @@ def native_sandbox() -> SandboxedWorkflowRunner:
     )
 
 
+@contextlib.asynccontextmanager
+async def peer_workers(client: Client, settings: Settings) -> AsyncIterator[None]:
+    """Stepwise's workers, and the hand-written side's, with the limits Stepwise's have."""
+    async with (
+        running_workers(client, [WORKFLOW_QUEUE], settings, bench_registry()),
+        Worker(
+            client,
+            task_queue=settings.task_queue_prefix + BENCH_QUEUE,
+            activities=[echo],
+            max_concurrent_activities=settings.worker_max_concurrent_activities,
+        ),
+        Worker(
+            client,
+            task_queue=settings.task_queue_prefix + NATIVE_QUEUE,
+            workflows=[NativeActivities, PeersLocal, PeersInline],
+            activities=[echo],
+            workflow_runner=native_sandbox(),
+            max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+            max_concurrent_activities=settings.worker_max_concurrent_activities,
+        ),
+    ):
+        yield
+
+
 Start = Callable[[], Awaitable[WorkflowHandle[Any, Any]]]
 
 
@@ -329,23 +354,7 @@ async def main(args: argparse.Namespace) -> None:
     try:
         async with (
             await ephemeral_dev_server(server_args) as env,
-            running_workers(env.client, [WORKFLOW_QUEUE], settings, bench_registry()),
-            # The hand-written side's workers get the limits Stepwise's have.
-            Worker(
-                env.client,
-                task_queue=settings.task_queue_prefix + BENCH_QUEUE,
-                activities=[echo],
-                max_concurrent_activities=settings.worker_max_concurrent_activities,
-            ),
-            Worker(
-                env.client,
-                task_queue=settings.task_queue_prefix + NATIVE_QUEUE,
-                workflows=[NativeActivities, PeersLocal, PeersInline],
-                activities=[echo],
-                workflow_runner=native_sandbox(),
-                max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
-                max_concurrent_activities=settings.worker_max_concurrent_activities,
-            ),
+            peer_workers(env.client, settings),
         ):
             starts = temporal_starts(env.client, settings, args.steps)
             runners = {name: runner(start, args.steps) for name, start in starts.items()}

@@ -33,19 +33,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import _runner
 
-from bench.native import NativeActivities, echo
-from bench.overhead import BENCH_QUEUE, bench_registry
-from bench.peers import NATIVE_QUEUE, native_sandbox, temporal_starts
-from bench.peers_temporal import PeersInline, PeersLocal
+from bench.peers import peer_workers, temporal_starts
 from bench.tuning import server_pid
 from core.devserver import sqlite_args
 from core.environments import ephemeral_dev_server
 from core.settings import Settings
-from workers.worker import running_workers
-from workflows.engine.models import WORKFLOW_QUEUE
 
 FIGURES = ("wall", "bench", "main", "activations", "sandbox", "server")
 
@@ -94,15 +88,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         async with (
             await ephemeral_dev_server(sqlite_args(Path(folder) / "temporal.db")) as env,
-            running_workers(env.client, [WORKFLOW_QUEUE], settings, bench_registry()),
-            Worker(env.client, task_queue=settings.task_queue_prefix + BENCH_QUEUE, activities=[echo]),
-            Worker(
-                env.client,
-                task_queue=settings.task_queue_prefix + NATIVE_QUEUE,
-                workflows=[NativeActivities, PeersLocal, PeersInline],
-                activities=[echo],
-                workflow_runner=native_sandbox(),
-            ),
+            peer_workers(env.client, settings),
         ):
             starts = temporal_starts(env.client, settings, args.steps)
             unknown = [v for v in variants if v not in starts]
