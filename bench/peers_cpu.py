@@ -36,7 +36,7 @@ from typing import Any
 from temporalio.worker.workflow_sandbox import _runner
 
 from bench.peers import peer_workers, temporal_starts
-from bench.tuning import server_pid
+from bench.tuning import server_cpu_ms, server_pid
 from core.devserver import sqlite_args
 from core.environments import ephemeral_dev_server
 from core.settings import Settings
@@ -71,13 +71,6 @@ class _Activations:
 
         _runner._Instance.activate = timed_activate  # type: ignore[method-assign,assignment]
         _runner._Instance._create_instance = timed_create  # type: ignore[method-assign,assignment]
-
-
-def server_cpu_ms(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 async def main(args: argparse.Namespace) -> None:

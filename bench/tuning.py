@@ -123,13 +123,17 @@ def server_pid() -> int | None:
     return None
 
 
+def server_cpu_ms(pid: int | None) -> float:
+    """The server's CPU in ms (clock ticks, from /proc); 0 when its pid is not known."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_ms(pid: int | None) -> float:
     """CPU of this process, plus the server's when its pid is known, in ms."""
-    own = time.process_time() * 1000
-    if pid is None:
-        return own
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return own + (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    return time.process_time() * 1000 + server_cpu_ms(pid)
 
 
 @contextlib.asynccontextmanager

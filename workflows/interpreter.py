@@ -203,9 +203,7 @@ class Interpreter:
         self.run_info = run.as_scope()
         # A copy of the plan's initial state, containers and all: steps change what state
         # holds, and the plan may be shared with other runs (plan.read_canonical).
-        self.state: dict[str, Any] = (
-            dict(resume.state) if resume else copy.deepcopy(plan.state) if plan.state else {}
-        )
+        self.state: dict[str, Any] = dict(resume.state) if resume else copy.deepcopy(plan.state)
         self.graph = plan.form == "graph"
         # Latest status of each node id that has started: running, done, skipped or failed.
         self.progress: dict[str, str] = dict(resume.progress) if resume else {}
@@ -502,8 +500,10 @@ class Interpreter:
 
     async def module(self, node: p.ModuleNode, frame: Frame) -> dict[str, Any]:
         scope = self.scope(frame)
+        # A module keeps and may change its unrendered inputs: copies, since the plan may be
+        # shared with other runs (plan.read_canonical).
         inputs = {
-            name: _own(value)
+            name: copy.deepcopy(value)
             if name in node.self_rendered
             else self._render_in(value, scope, node.id, f"inputs.{name}")
             for name, value in node.inputs.items()
@@ -704,12 +704,6 @@ def validation_message(module: str, exc: ValidationError) -> str:
         where = ".".join(str(x) for x in error["loc"]) or "inputs"
         parts.append(f"{where}: {error['msg']}")
     return f"inputs do not fit module {module}: " + "; ".join(parts)
-
-
-def _own(value: Any) -> Any:
-    """A value of the plan as a module may keep and change: a copy of a container (the plan
-    may be shared with other runs: plan.read_canonical)."""
-    return value if isinstance(value, str) else copy.deepcopy(value)
 
 
 def _all_decided(edges: list[p.Incoming], outcome: Mapping[str, _Done]) -> bool:
