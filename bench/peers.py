@@ -28,7 +28,10 @@ p50 over its hand-written twin's (pure vs inline, local vs local activities, act
 activities) and over DBOS's, and its runs/s over DBOS's. The Temporal variants share one
 ephemeral dev server (on a SQLite file in a temporary folder, in WAL mode, as `make run` has
 it; `--in-memory` for none), with their workers in this process; `--steps 3` runs chains of 3
-steps instead. Last, each Temporal variant runs `--explain-runs` times one at a time, the
+steps instead. Stepwise's workers run as STEPWISE_WORKER_SANDBOX says (by default, these
+plans, which run only Stepwise's own code in the workflow, run outside Temporal's sandbox:
+workers/runner.py); `STEPWISE_WORKER_SANDBOX=always` puts them in it, as the hand-written
+workflows are. Last, each Temporal variant runs `--explain-runs` times one at a time, the
 variants in turn, and its history says where the time went (bench/peers_history.py).
 """
 
@@ -370,7 +373,9 @@ async def main(args: argparse.Namespace) -> None:
     print(f"Temporal dev server {where}.", end=" ")
     print(f"{args.steps} trivial steps a run; {args.rounds} rounds after a warm-up, at least")
     print(f"{args.min_runs} runs per variant and N a round; load average at the start {load[0]:.2f},")
-    print(f"at the end {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs). Medians over the rounds:")
+    print(f"at the end {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs). Stepwise's workflow sandbox:")
+    print(f"{settings.worker_sandbox} (STEPWISE_WORKER_SANDBOX); the hand-written workflows run in")
+    print("the SDK's default sandbox. Medians over the rounds:")
     print("\n".join(table(results, list(runners))))
     if dbos is None:
         print("(DBOS skipped: --no-dbos)")

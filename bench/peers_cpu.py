@@ -8,10 +8,12 @@ runs there. This counts CPU instead, per run, split by where it is spent:
 
 - `bench`: this process (the client that starts runs and reads results, and the workers);
 - `main`: this process's main thread (the client, and the SDK's asyncio side of the workers);
-- `activations`: the workflow threads, inside the SDK's activation of a sandboxed run (that
-  call is timed with `time.thread_time`, by wrapping the sandbox runner's method for this
-  process only);
-- `sandbox`: of that, making each run's sandbox instance;
+- `activations`: the workflow threads, inside the SDK's activation of a run, in the sandbox
+  or not (that call is timed with `time.thread_time`, by wrapping the worker's method for
+  this process only); for Stepwise's runs it includes making the run's instance, which its
+  runner does at the first activation (workers/runner.py), where the SDK's own runners make
+  it on the main thread;
+- `sandbox`: making each sandboxed run's sandbox instance, on whichever thread;
 - `server`: the dev server (clock ticks from /proc, so only chunks of many runs are exact).
 
 The variants (bench/peers.py's, by name) run in chunks of `--runs` runs, `--n` at a time, the
@@ -33,6 +35,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from temporalio.worker import _workflow
 from temporalio.worker.workflow_sandbox import _runner
 
 from bench.peers import peer_workers, temporal_starts
@@ -45,14 +48,14 @@ FIGURES = ("wall", "bench", "main", "activations", "sandbox", "server")
 
 
 class _Activations:
-    """CPU of the workflow threads in sandboxed activations, and in making sandboxes."""
+    """CPU of the workflow threads in activations, and of making sandboxes."""
 
     def __init__(self) -> None:
         self.activate_s = 0.0
         self.create_s = 0.0
 
     def install(self) -> None:
-        activate, create = _runner._Instance.activate, _runner._Instance._create_instance
+        activate, create = _workflow._RunningWorkflow.activate, _runner._Instance._create_instance
         counts = self
 
         def timed_activate(instance: Any, act: Any) -> Any:
@@ -69,7 +72,7 @@ class _Activations:
             finally:
                 counts.create_s += time.thread_time() - started
 
-        _runner._Instance.activate = timed_activate  # type: ignore[method-assign,assignment]
+        _workflow._RunningWorkflow.activate = timed_activate  # type: ignore[method-assign,assignment]
         _runner._Instance._create_instance = timed_create  # type: ignore[method-assign,assignment]
 
 

@@ -1,6 +1,6 @@
 """Worker tuning (issue 10): each knob of Stepwise's workflow worker, measured side by side.
 
-    .venv/bin/python -m bench.tuning [--rounds 5] [--quick] [--only default,unsandboxed]
+    .venv/bin/python -m bench.tuning [--rounds 5] [--quick] [--only default,sandboxed]
     (or: make bench-tuning ARGS=...)
 
 Every variant is a Stepwise workflow worker of its own (workers.worker.worker_options with one
@@ -48,7 +48,7 @@ from core.environments import ephemeral_dev_server
 from core.runs import Prepared, start_run
 from core.settings import Settings
 from workers.heap import settle_heap
-from workers.worker import Clients, activities_for, worker_options
+from workers.worker import Clients, activities_for, sandbox, worker_options
 from workflows.compiler import compile_text
 from workflows.engine.models import ENGINE_GENERATION, WORKFLOW_QUEUE, RunInput, RunOutput
 from workflows.engine.registry import use_registry
@@ -79,7 +79,8 @@ VARIANTS: dict[str, Change] = {
     "polls 2": _set(workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(2)),
     "polls 20": _set(workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(20)),
     "less passthrough": _less_passthrough,
-    "unsandboxed": _set(workflow_runner=UnsandboxedWorkflowRunner()),  # STEPWISE_WORKER_SANDBOX=false
+    "sandboxed": _set(workflow_runner=sandbox()),  # STEPWISE_WORKER_SANDBOX=always
+    "unsandboxed": _set(workflow_runner=UnsandboxedWorkflowRunner()),  # STEPWISE_WORKER_SANDBOX=never
     "no interceptor": _set(interceptors=[]),
 }
 
@@ -291,7 +292,7 @@ def _args() -> argparse.Namespace:
     if unknown:
         parser.error(f"no variant {', '.join(unknown)}: pick from {', '.join(VARIANTS)}")
     if args.quick:
-        args.rounds, args.min_runs, args.only = 1, 6, args.only or ["default", "unsandboxed"]
+        args.rounds, args.min_runs, args.only = 1, 6, args.only or ["default", "sandboxed"]
     return args
 
 

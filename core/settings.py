@@ -18,6 +18,9 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# settings.worker_sandbox: which runs go through Temporal's workflow sandbox.
+SandboxMode = Literal["always", "plugins", "never"]
+
 # Accepted only with environment="development", so a dev stack starts with no set-up.
 PLACEHOLDER_SECRET_KEY = "development-only-placeholder-secret-key-do-not-deploy"  # noqa: S105
 MIN_SECRET_KEY_LENGTH = 32
@@ -96,10 +99,12 @@ class Settings(BaseSettings):
     worker_max_cached_workflows: int = Field(default=1000, ge=0)
     # Concurrent workflow task polls per workflow worker (the SDK's default is 5).
     worker_workflow_task_polls: int = Field(default=5, ge=2)
-    # Run workflows in Temporal's sandbox, which catches non-deterministic calls (a clock, I/O)
-    # in pure modules. Off saves about a fifth of a light run's CPU; only for deployments whose
-    # pure modules are the built-in ones or reviewed ones (docs/fast-path.md#worker-tuning).
-    worker_sandbox: bool = True
+    # Which runs go through Temporal's sandbox, which catches non-deterministic calls (a clock,
+    # I/O) in a plugin's pure modules: `plugins` those whose plans run a plugin's code inside the
+    # workflow (workers/runner.py), `always` every run, `never` none (only where every plugin
+    # module has been reviewed). `true` and `false` mean always and never
+    # (docs/fast-path.md#worker-tuning).
+    worker_sandbox: SandboxMode = "plugins"
     # Freeze the objects a worker process has loaded when its workers start (workers/heap.py), so
     # the garbage collector's full collections walk only what runs allocate.
     worker_gc_freeze: bool = True
@@ -244,6 +249,14 @@ class Settings(BaseSettings):
                     f"slash, e.g. https://stepwise.example.org"
                 )
         return origins
+
+    @field_validator("worker_sandbox", mode="before")
+    @classmethod
+    def _sandbox(cls, mode: object) -> object:
+        words = {"true": "always", "1": "always", "false": "never", "0": "never"}
+        if isinstance(mode, bool):
+            return "always" if mode else "never"
+        return words.get(mode.strip().lower(), mode.strip().lower()) if isinstance(mode, str) else mode
 
     @field_validator("log_level", mode="before")
     @classmethod

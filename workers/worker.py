@@ -13,7 +13,12 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import (
+    PollerBehaviorSimpleMaximum,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.engine import remind, yield_point
@@ -27,6 +32,7 @@ from activities.llm.types import ChatProvider
 from core.settings import Settings
 from workers.heap import settle_heap
 from workers.llm import LLM_QUEUE, LlmServing, warm_models
+from workers.runner import SandboxByPlan
 from workers.telemetry import StepwiseTelemetry
 from workflows.engine.models import WORKFLOW_QUEUE
 from workflows.engine.registry import use_registry
@@ -58,6 +64,15 @@ def sandbox() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
     )
+
+
+def workflow_runner(settings: Settings) -> WorkflowRunner:
+    """The runner settings.worker_sandbox asks for (workers/runner.py)."""
+    if settings.worker_sandbox == "always":
+        return sandbox()
+    if settings.worker_sandbox == "never":
+        return UnsandboxedWorkflowRunner()
+    return SandboxByPlan(sandbox())
 
 
 @dataclass
@@ -119,7 +134,7 @@ def worker_options(
         "task_queue": settings.task_queue_prefix + queue,
         "workflows": workflows,
         "activities": activities,
-        "workflow_runner": sandbox() if settings.worker_sandbox else UnsandboxedWorkflowRunner(),
+        "workflow_runner": workflow_runner(settings),
         # Run, step and human-wait metrics, and run and step ids in activities' logs.
         "interceptors": [StepwiseTelemetry()],
         "max_concurrent_activities": max_concurrent_activities

@@ -216,13 +216,13 @@ async def test_an_api_process_hosting_the_workflow_worker_starts_runs_eagerly(
 async def test_a_worker_without_the_sandbox_runs_pure_and_local_steps(
     dev_env: WorkflowEnvironment, settings: Settings, http_server: HttpServer
 ) -> None:
-    """STEPWISE_WORKER_SANDBOX=false (docs/fast-path.md#worker-tuning): the same runs, the
-    same results, with workflows run outside Temporal's sandbox."""
+    """STEPWISE_WORKER_SANDBOX=never (docs/fast-path.md#worker-tuning): the same runs, the
+    same results, with every workflow run outside Temporal's sandbox."""
     from temporalio.worker import UnsandboxedWorkflowRunner
 
     from workers.worker import running_workers
 
-    unsandboxed = settings.model_copy(update={"worker_sandbox": False, "fetch_allow_hosts": ["127.0.0.1"]})
+    unsandboxed = settings.model_copy(update={"worker_sandbox": "never", "fetch_allow_hosts": ["127.0.0.1"]})
     plan = plan_of(
         f"""
         output: "{{{{ [steps.one.response.n, steps.two.v] }}}}"

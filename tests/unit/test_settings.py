@@ -55,6 +55,7 @@ def test_worker_tuning_settings_reach_the_workflow_worker(monkeypatch: pytest.Mo
     from temporalio.worker import UnsandboxedWorkflowRunner
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+    from workers.runner import SandboxByPlan
     from workers.worker import worker_options
     from workflows.engine.models import WORKFLOW_QUEUE
 
@@ -66,10 +67,22 @@ def test_worker_tuning_settings_reach_the_workflow_worker(monkeypatch: pytest.Mo
     assert options["workflow_task_poller_behavior"].maximum == 8
     assert options["max_concurrent_workflow_tasks"] == 40
     assert options["task_queue"] == WORKFLOW_QUEUE
-    assert isinstance(options["workflow_runner"], SandboxedWorkflowRunner)
-    monkeypatch.setenv("STEPWISE_WORKER_SANDBOX", "false")
-    unsandboxed = worker_options(WORKFLOW_QUEUE, Settings(), [])["workflow_runner"]
-    assert isinstance(unsandboxed, UnsandboxedWorkflowRunner)
+    # By default each run's plan decides (workers/runner.py); `always` and `never` (or the
+    # `true` and `false` the setting took before) decide for every run.
+    assert isinstance(options["workflow_runner"], SandboxByPlan)
+    for value, runner in (
+        ("false", UnsandboxedWorkflowRunner),
+        ("never", UnsandboxedWorkflowRunner),
+        ("true", SandboxedWorkflowRunner),
+        ("Always", SandboxedWorkflowRunner),
+        ("plugins", SandboxByPlan),
+    ):
+        monkeypatch.setenv("STEPWISE_WORKER_SANDBOX", value)
+        assert isinstance(worker_options(WORKFLOW_QUEUE, Settings(), [])["workflow_runner"], runner), value
+    assert Settings(worker_sandbox=False).worker_sandbox == "never"
+    monkeypatch.setenv("STEPWISE_WORKER_SANDBOX", "sometimes")
+    with pytest.raises(ValidationError, match="worker_sandbox"):
+        Settings()
 
 
 def test_worker_tuning_settings_refuse_what_the_sdk_would(monkeypatch: pytest.MonkeyPatch) -> None:
