@@ -253,10 +253,12 @@ class Settings(BaseSettings):
     @field_validator("worker_sandbox", mode="before")
     @classmethod
     def _sandbox(cls, mode: object) -> object:
-        words = {"true": "always", "1": "always", "false": "never", "0": "never"}
         if isinstance(mode, bool):
             return "always" if mode else "never"
-        return words.get(mode.strip().lower(), mode.strip().lower()) if isinstance(mode, str) else mode
+        if not isinstance(mode, str):
+            return mode
+        word = mode.strip().lower()
+        return {"true": "always", "1": "always", "false": "never", "0": "never"}.get(word, word)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ way.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -137,15 +138,9 @@ def needs_sandbox(plan: Plan, registry: Registry) -> bool:
     return False
 
 
-_BUILTINS: list[frozenset[_Identity]] = []
-
-
+@functools.lru_cache(maxsize=1)
 def _builtin_specs() -> frozenset[_Identity]:
-    if not _BUILTINS:
-        _BUILTINS.append(
-            frozenset((s.name, s.input_model, s.output_model, s.run) for s in builtin_registry())
-        )
-    return _BUILTINS[0]
+    return frozenset((s.name, s.input_model, s.output_model, s.run) for s in builtin_registry())
 
 
 class _Deferred(WorkflowInstance):
